@@ -1,0 +1,52 @@
+"""``screenrelay host``: start a session as an organizer and share the screen."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from host_app.host import HostOptions, start
+from viewer_app.events import EventSink
+from viewer_app.running import run_client
+
+
+def _region(text: str) -> tuple[int, int, int, int]:
+    try:
+        left, top, width, height = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LEFT,TOP,WIDTH,HEIGHT") from None
+    if width <= 0 or height <= 0:
+        raise argparse.ArgumentTypeError("region width and height must be positive")
+    return left, top, width, height
+
+
+def add_parser(sub: Any) -> None:
+    host = sub.add_parser("host", help="start a session as its organizer")
+    host.add_argument("--relay", required=True, metavar="URL", help="relay address, http(s)://host:port")
+    host.add_argument("--user", required=True, help="organizer account name")
+    host.add_argument("--password-stdin", action="store_true",
+                      help="read the account password from the first line of standard input")
+    host.add_argument("--share", action="store_true", help="share the screen at once")
+    host.add_argument("--monitor", type=int, default=1, help="monitor to share (1 = first)")
+    host.add_argument("--region", type=_region, metavar="L,T,W,H", help="share only this region")
+    host.add_argument("--fps", type=float, default=30.0, help="most pictures per second")
+    host.add_argument("--cafile", help="CA certificate file for a relay with a private certificate")
+    host.add_argument("--json", action="store_true", help="one JSON object per line per event")
+    host.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from relay.cli import read_secret
+
+    password = read_secret(f"Password for {args.user}: ", from_stdin=args.password_stdin)
+    options = HostOptions(
+        relay_url=args.relay, user=args.user, password=password, share=args.share,
+        monitor=args.monitor, region=args.region, fps=args.fps, cafile=args.cafile,
+    )
+    sink = EventSink(json_mode=args.json)
+
+    async def main() -> None:
+        host = await start(options, sink)
+        await host.run()
+
+    return run_client(main, sink)

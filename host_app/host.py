@@ -1,0 +1,222 @@
+"""The host program: sign in, open a session, admit joiners, share the screen.
+
+Tasks, in one task group: the receiver (admission, leaves, key frame requests,
+session end), a one-second ticker (admission timeouts, scheduled rekeys), the
+sharer (capture -> diff -> encode on a worker thread, seal and send here), and
+a signal watcher (Ctrl+C ends the session for everyone). Messages go out under
+one lock, so a rekey's KeyUpdates always precede the first frame of the new
+epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import time
+from collections.abc import Callable
+from typing import Final
+
+import anyio
+import anyio.abc
+
+from host_app.capture import ScreenSource, open_source
+from host_app.encoder import TileEncoder
+from host_app.organizer import Organizer
+from host_app.worker import WorkerThread
+from protocol import messages
+from protocol.pake import encode_link, new_link_secret, new_password, normalize_password
+from protocol.wire import FLAG_KEYFRAME, Credential, Tag
+from viewer_app.events import EventSink
+from viewer_app.transport import ClientError, RelayConnection
+
+#: Seconds to wait for the relay to confirm the end of the session.
+END_TIMEOUT: Final = 3.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HostOptions:
+    """What the host was asked to do."""
+
+    #: The relay's address, http(s)://host:port.
+    relay_url: str
+    #: Organizer account name.
+    user: str
+    #: Organizer account password (sent to the relay over its TLS; never stored).
+    password: str
+    #: Share the screen as soon as the session starts.
+    share: bool = False
+    #: mss monitor number (1 = first monitor, 0 = all monitors together).
+    monitor: int = 1
+    #: Share only this region (left, top, width, height) of the monitor.
+    region: tuple[int, int, int, int] | None = None
+    #: Most pictures per second.
+    fps: float = 30.0
+    #: CA file for a relay with a private certificate.
+    cafile: str | None = None
+
+
+class Host:
+    """A running session on the organizer's machine."""
+
+    def __init__(
+        self,
+        conn: RelayConnection,
+        organizer: Organizer,
+        options: HostOptions,
+        sink: EventSink,
+    ) -> None:
+        self._conn = conn
+        self.organizer = organizer
+        self._options = options
+        self._events = sink
+        self._send_lock = anyio.Lock()
+        self._want_keyframe = True
+        self._ended = anyio.Event()
+
+    async def send(self, *batch: messages.Message) -> None:
+        async with self._send_lock:
+            for message in batch:
+                await self._conn.send(message)
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._receive)
+            tg.start_soon(self._tick)
+            tg.start_soon(self._watch_signals, tg.cancel_scope)
+            if self._options.share:
+                tg.start_soon(self._share)
+            await self._ended.wait()
+            tg.cancel_scope.cancel()
+
+    async def _receive(self) -> None:
+        org = self.organizer
+        while True:
+            message, _ = await self._conn.recv()
+            now = time.time()
+            if isinstance(message, messages.JoinRequest):
+                self._events.emit("join_request", member_id=message.member_id,
+                                  credential=message.credential.name.lower())
+                await self.send(org.on_join_request(message, now))
+            elif isinstance(message, messages.PakeConfirm):
+                answer = org.on_confirm(message)
+                admitted = isinstance(answer, messages.Admit)
+                self._events.emit(
+                    "admitted" if admitted else "admission_failed",
+                    f"Participant {message.member_id} joined." if admitted else None,
+                    member_id=message.member_id, locked=org.locked,
+                )
+                await self.send(answer)
+            elif isinstance(message, messages.MemberJoined):
+                self._want_keyframe = True
+            elif isinstance(message, messages.MemberLeft):
+                async with self._send_lock:
+                    for update in org.on_member_left(message.member_id, now):
+                        await self._conn.send(update)
+                self._events.emit("member_left", f"Participant {message.member_id} left.",
+                                  member_id=message.member_id, epoch=org.epoch)
+            elif isinstance(message, messages.KeyframeRequest):
+                self._want_keyframe = True
+            elif isinstance(message, messages.SessionEnded):
+                self._events.emit("session_ended", "The session has ended.", reason=message.text)
+                self._ended.set()
+                return
+
+    async def _tick(self) -> None:
+        while True:
+            await anyio.sleep(1.0)
+            async with self._send_lock:
+                updates = self.organizer.tick(time.time())
+                for update in updates:
+                    await self._conn.send(update)
+
+    async def _watch_signals(self, scope: anyio.CancelScope) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                self._events.emit("ending", "Ending the session for everyone...")
+                await self.send(messages.EndSession())
+                with anyio.move_on_after(END_TIMEOUT):
+                    await self._ended.wait()
+                self._ended.set()
+                return
+
+    async def _share(self) -> None:
+        worker = WorkerThread("capture")
+        try:
+            source = await worker.run(
+                lambda: open_source(monitor=self._options.monitor, region=self._options.region)
+            )
+            width, height = source.size
+            encoder = TileEncoder(width, height)
+            self._events.emit("sharing", f"Sharing a {width}x{height} screen.",
+                              width=width, height=height)
+            await self._share_loop(worker, source, encoder)
+        finally:
+            worker.close()
+
+    async def _share_loop(self, worker: WorkerThread, source: ScreenSource, encoder: TileEncoder) -> None:
+        interval = 1.0 / self._options.fps
+        seq = 0
+        while True:
+            started = time.monotonic()
+            if self.organizer.members:
+                keyframe, self._want_keyframe = self._want_keyframe, False
+
+                def capture(keyframe: bool = keyframe, seq: int = seq) -> bytes | None:
+                    capture_ns = time.time_ns()
+                    return encoder.encode(
+                        source.grab(), keyframe=keyframe, seq=seq, capture_ns=capture_ns
+                    )
+
+                payload = await worker.run(capture)
+                if payload is not None:
+                    async with self._send_lock:
+                        data = self.organizer.cipher.seal(
+                            Tag.FRAME, FLAG_KEYFRAME if keyframe else 0, payload
+                        )
+                        await self._conn.send_bytes(data)
+                    self._events.emit("frame_sent", seq=seq, keyframe=keyframe, bytes=len(data))
+                    seq += 1
+            else:
+                self._want_keyframe = True
+            await anyio.sleep(max(0.0, started + interval - time.monotonic()))
+
+
+async def start(
+    options: HostOptions, sink: EventSink, rng: Callable[[int], bytes] = os.urandom
+) -> Host:
+    """Sign in, create the session and print how to join it."""
+    conn = await RelayConnection.open(options.relay_url, cafile=options.cafile)
+    try:
+        await conn.send(messages.SignIn(options.user, options.password))
+        signed, _ = await conn.recv()
+        if not isinstance(signed, messages.SignedIn):
+            raise ClientError("The relay did not confirm the sign-in.", 1)
+        await conn.send(messages.CreateSession(0))
+        created, _ = await conn.recv()
+        if not isinstance(created, messages.SessionCreated):
+            raise ClientError("The relay did not create the session.", 1)
+    except BaseException:
+        await conn.close()
+        raise
+    password = new_password(rng)
+    link_secret = new_link_secret(rng)
+    session_id = created.session_id
+    organizer = Organizer(
+        session_id,
+        {Credential.PASSWORD: normalize_password(password), Credential.LINK: link_secret},
+        rng,
+        time.time(),
+    )
+    link = encode_link(options.relay_url.rstrip("/"), session_id, link_secret)
+    spaced = f"{session_id:09d}"
+    sink.emit(
+        "session_started",
+        f"Session ID {spaced[:3]} {spaced[3:6]} {spaced[6:]}   password {password}\n"
+        f"Invitation link: {link}\n"
+        "Press Ctrl+C to end the session for everyone.",
+        session_id=spaced,
+        password=password,
+        link=link,
+    )
+    return Host(conn, organizer, options, sink)

@@ -1,0 +1,289 @@
+"""The frame payload: what a Frame message carries inside its ciphertext.
+
+Layout (docs/protocol.md, "Frame payload"; all integers big-endian)::
+
+    version u8 = 1 | flags u8 | seq u64 | capture_ns u64 | width u16 | height u16
+    n_rects u32 | n_rects x (x u16, y u16, w u16, h u16, encoding u8, length u32)
+    blob: one zstd frame, content size set, of the rects' data concatenated in order
+
+``encode_frame_header`` writes everything before the blob; ``parse_frame`` takes
+a whole payload apart. Any bytes given to ``parse_frame`` either parse or raise
+``RemoteProtocolError``; nothing it allocates is larger than its input.
+
+Rules checked by ``parse_frame``:
+
+1. The payload is at most ``MAX_FRAME_MESSAGE`` bytes; version is 1; no flag
+   bit other than the key-frame bit is set.
+2. ``1 <= width, height <= MAX_SCREEN_SIDE``.
+3. The sum of the rects' lengths is at most ``max_rect_data(width, height)``
+   (``4*width*height + 1 MiB``); since every rect holds at least one pixel,
+   ``n_rects`` is at most a quarter of that, and the rect table must fit in
+   the bytes actually received before any of it is read.
+4. Every rect has ``w, h > 0``, lies inside the screen, has a known encoding,
+   and for ``RAW_BGRX`` ``length == w*h*4``.
+5. The blob is exactly one zstd frame (its block structure walked, no bytes
+   after it) whose declared content size equals the sum of the lengths, so a
+   decompressor can be told exactly how much to produce before it starts.
+
+Whether a key frame's rects cover the whole screen is left to the receiver
+(``viewer_app.decoder.Canvas``), which owns a reusable coverage mask.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import struct
+from collections.abc import Sequence
+from typing import Final
+
+import zstandard
+
+from protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
+from protocol.wire import FLAG_KEYFRAME, MAX_FRAME_MESSAGE
+
+#: Value of the payload's version byte.
+FRAME_VERSION: Final = 1
+
+#: Largest width or height of a shared screen (docs/protocol.md); also keeps
+#: every coordinate inside a u16.
+MAX_SCREEN_SIDE: Final = 8192
+
+#: Slack over one full picture that the rects' data may total: rects may
+#: overlap a little, but a payload can never expand into more than about one
+#: screenful, whatever its blob claims.
+RECT_DATA_SLACK: Final = 1024 * 1024
+
+#: Flag bits this version knows; any other bit set is refused.
+KNOWN_FLAGS: Final = FLAG_KEYFRAME
+
+#: version, flags, seq, capture_ns, width, height, n_rects.
+HEADER: Final = struct.Struct(">BBQQHHI")
+#: x, y, w, h, encoding, length.
+RECT: Final = struct.Struct(">HHHHBI")
+
+_U16: Final = 0xFFFF
+_U32: Final = 0xFFFF_FFFF
+_U64: Final = 0xFFFF_FFFF_FFFF_FFFF
+
+#: zstd's frame magic number, as it appears on the wire (little-endian).
+_ZSTD_MAGIC: Final = b"\x28\xb5\x2f\xfd"
+#: zstd block header: 3 bytes little-endian, bit 0 last block, bits 1-2 type,
+#: bits 3-23 size. Block types: raw, RLE, compressed; 3 is reserved.
+_ZSTD_BLOCK_HEADER: Final = 3
+_ZSTD_BLOCK_RLE: Final = 1
+_ZSTD_BLOCK_RESERVED: Final = 3
+#: No zstd block, compressed or not, holds more than 128 KiB.
+_ZSTD_BLOCK_MAX: Final = 128 * 1024
+_ZSTD_CHECKSUM: Final = 4
+
+
+class Encoding(enum.IntEnum):
+    """How one rect's bytes are stored in the blob."""
+
+    #: Uncompressed pixels, 4 bytes each (blue, green, red, X), rows top to
+    #: bottom; the blob's zstd frame is the only compression.
+    RAW_BGRX = 0
+
+
+def max_rect_data(width: int, height: int) -> int:
+    """Cap on the sum of the rects' lengths for a screen of this size."""
+    return 4 * width * height + RECT_DATA_SLACK
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FrameHeader:
+    """The fixed fields of a frame payload."""
+
+    #: Flag bits; bit 0 (``FLAG_KEYFRAME``) marks a key frame.
+    flags: int
+    #: This presenter's frame sequence number.
+    seq: int
+    #: Wall clock in nanoseconds when the picture was grabbed.
+    capture_ns: int
+    #: Screen width in pixels, 1..MAX_SCREEN_SIDE.
+    width: int
+    #: Screen height in pixels, 1..MAX_SCREEN_SIDE.
+    height: int
+
+    def __post_init__(self) -> None:
+        problem = _header_problem(self.flags, self.seq, self.capture_ns, self.width, self.height)
+        if problem is not None:
+            raise LocalProtocolError(problem)
+
+    @property
+    def keyframe(self) -> bool:
+        """True if this frame covers the whole screen and needs no earlier one."""
+        return bool(self.flags & FLAG_KEYFRAME)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rect:
+    """One rectangle of pixels and where its bytes are in the blob."""
+
+    x: int
+    y: int
+    #: Width in pixels, at least 1.
+    w: int
+    #: Height in pixels, at least 1.
+    h: int
+    encoding: Encoding
+    #: Number of bytes of this rect in the decompressed blob.
+    length: int
+
+    def __post_init__(self) -> None:
+        problem = _rect_problem(self.x, self.y, self.w, self.h, self.encoding, self.length)
+        if problem is not None:
+            raise LocalProtocolError(problem)
+
+
+def _header_problem(flags: int, seq: int, capture_ns: int, width: int, height: int) -> str | None:
+    if not 0 <= flags <= 0xFF or flags & ~KNOWN_FLAGS:
+        return f"unknown frame flags {flags:#x}"
+    if not 0 <= seq <= _U64:
+        return "frame seq out of range"
+    if not 0 <= capture_ns <= _U64:
+        return "frame capture_ns out of range"
+    if not (1 <= width <= MAX_SCREEN_SIDE and 1 <= height <= MAX_SCREEN_SIDE):
+        return f"screen size {width}x{height} outside 1..{MAX_SCREEN_SIDE}"
+    return None
+
+
+def _rect_problem(x: int, y: int, w: int, h: int, encoding: int, length: int) -> str | None:
+    if not (0 <= x <= _U16 and 0 <= y <= _U16):
+        return "rect position out of range"
+    if not (1 <= w <= _U16 and 1 <= h <= _U16):
+        return f"rect size {w}x{h} is empty or out of range"
+    if encoding not in _ENCODINGS:
+        return f"unknown rect encoding {encoding}"
+    if not 0 <= length <= _U32:
+        return "rect length out of range"
+    if encoding == Encoding.RAW_BGRX and length != w * h * 4:
+        return f"raw rect {w}x{h} must hold {w * h * 4} bytes, not {length}"
+    return None
+
+
+_ENCODINGS: Final = frozenset(int(e) for e in Encoding)
+
+
+def _placement_problem(header: FrameHeader, rect: Rect) -> str | None:
+    if rect.x + rect.w > header.width or rect.y + rect.h > header.height:
+        return (
+            f"rect {rect.w}x{rect.h}+{rect.x}+{rect.y} outside the "
+            f"{header.width}x{header.height} screen"
+        )
+    return None
+
+
+def encode_frame_header(header: FrameHeader, rects: Sequence[Rect]) -> bytes:
+    """Everything of a payload before the blob: header and rect table.
+
+    Raises ``LocalProtocolError`` if a rect lies outside the screen or the
+    rects' lengths total more than ``max_rect_data``.
+    """
+    parts = [
+        HEADER.pack(
+            FRAME_VERSION,
+            header.flags,
+            header.seq,
+            header.capture_ns,
+            header.width,
+            header.height,
+            len(rects),
+        )
+    ]
+    total = 0
+    for rect in rects:
+        problem = _placement_problem(header, rect)
+        if problem is not None:
+            raise LocalProtocolError(problem)
+        total += rect.length
+        parts.append(RECT.pack(rect.x, rect.y, rect.w, rect.h, rect.encoding, rect.length))
+    if total > max_rect_data(header.width, header.height):
+        raise LocalProtocolError(f"rects hold {total} bytes, more than the screen allows")
+    return b"".join(parts)
+
+
+def parse_frame(
+    data: bytes | bytearray | memoryview,
+) -> tuple[FrameHeader, list[Rect], memoryview]:
+    """Split a payload into header, rects and the blob (still compressed).
+
+    The blob is a view into ``data``. Raises ``RemoteProtocolError`` for any
+    payload that breaks a rule in this module's docstring.
+    """
+    view = memoryview(data).cast("B")
+    if len(view) > MAX_FRAME_MESSAGE:
+        raise RemoteProtocolError("frame payload too large", ErrorCode.MESSAGE_TOO_LARGE)
+    if len(view) < HEADER.size:
+        raise RemoteProtocolError("frame payload shorter than its header")
+    version, flags, seq, capture_ns, width, height, n_rects = HEADER.unpack_from(view, 0)
+    if version != FRAME_VERSION:
+        raise RemoteProtocolError(f"unknown frame payload version {version}")
+    problem = _header_problem(flags, seq, capture_ns, width, height)
+    if problem is not None:
+        raise RemoteProtocolError(problem)
+    header = FrameHeader(flags, seq, capture_ns, width, height)
+
+    cap = max_rect_data(width, height)
+    if n_rects > cap // 4:
+        raise RemoteProtocolError(f"{n_rects} rects cannot fit a {width}x{height} screen")
+    blob_start = HEADER.size + n_rects * RECT.size
+    if blob_start > len(view):
+        raise RemoteProtocolError("frame payload shorter than its rect table")
+
+    rects: list[Rect] = []
+    total = 0
+    for x, y, w, h, encoding, length in RECT.iter_unpack(view[HEADER.size : blob_start]):
+        problem = _rect_problem(x, y, w, h, encoding, length)
+        if problem is not None:
+            raise RemoteProtocolError(problem)
+        rect = Rect(x, y, w, h, Encoding(encoding), length)
+        problem = _placement_problem(header, rect)
+        if problem is not None:
+            raise RemoteProtocolError(problem)
+        total += length
+        if total > cap:
+            raise RemoteProtocolError("rects hold more bytes than the screen allows")
+        rects.append(rect)
+
+    blob = view[blob_start:]
+    _check_zstd_frame(blob, total)
+    return header, rects, blob
+
+
+def _check_zstd_frame(blob: memoryview, content_size: int) -> None:
+    """Refuse a blob that is not exactly one zstd frame of ``content_size`` bytes.
+
+    Walks the block headers (no decompression), so a truncated blob or bytes
+    after the frame are caught here, not halfway through decompressing.
+    """
+    if bytes(blob[:4]) != _ZSTD_MAGIC:
+        raise RemoteProtocolError("frame blob is not a zstd frame")
+    try:
+        params = zstandard.get_frame_parameters(blob)
+        offset = zstandard.frame_header_size(blob)
+    except zstandard.ZstdError:
+        raise RemoteProtocolError("frame blob has a bad zstd frame header") from None
+    if params.content_size != content_size:
+        raise RemoteProtocolError(
+            f"frame blob declares {params.content_size} bytes, the rects {content_size}"
+        )
+    if params.dict_id != 0:
+        raise RemoteProtocolError("frame blob needs a zstd dictionary")
+    last = False
+    while not last:
+        if offset + _ZSTD_BLOCK_HEADER > len(blob):
+            raise RemoteProtocolError("frame blob truncated")
+        word = int.from_bytes(blob[offset : offset + _ZSTD_BLOCK_HEADER], "little")
+        offset += _ZSTD_BLOCK_HEADER
+        last = bool(word & 1)
+        block_type = (word >> 1) & 3
+        size = word >> 3
+        if block_type == _ZSTD_BLOCK_RESERVED or size > _ZSTD_BLOCK_MAX:
+            raise RemoteProtocolError("frame blob has a bad zstd block")
+        offset += 1 if block_type == _ZSTD_BLOCK_RLE else size
+    if params.has_checksum:
+        offset += _ZSTD_CHECKSUM
+    if offset != len(blob):
+        raise RemoteProtocolError("frame blob truncated or followed by extra bytes")

@@ -1,0 +1,582 @@
+"""The messages of docs/protocol.md, and the one `encode`/`parse` pair for them.
+
+Every message is a frozen, slotted dataclass validated on construction: an
+out-of-range value built by our own code raises `LocalProtocolError` at once,
+so a message that exists can always be encoded. `parse` turns any bytes into
+one message or raises `RemoteProtocolError`, never anything else:
+
+1. the size cap, before anything else (Frame: ``MAX_FRAME_MESSAGE``, every
+   other tag: ``MAX_CONTROL_MESSAGE``) -> ``ErrorCode.MESSAGE_TOO_LARGE``;
+2. the tag byte (unknown -> ``ErrorCode.BAD_MESSAGE``);
+3. each field in order, every length checked before it is sliced
+   (`protocol.codec.Reader`), then no trailing bytes;
+4. the message's own validation; its `LocalProtocolError` is translated into
+   a `RemoteProtocolError` here, in one place, since the bytes were the peer's.
+
+Frames are the hot path. The relay routes one with `parse_sealed_header`,
+which reads only the 16-byte header, and forwards the original bytes; `parse`
+copies a Frame's ciphertext once; `encode` of a Frame is byte for byte
+``SEALED_HEADER.pack(...) + ciphertext``, as protocol.sframe builds it.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any, Final, NamedTuple, NoReturn, TypeAlias
+
+from protocol.codec import Kind, Reader, Writer, byte_view, dump_json
+from protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
+from protocol.wire import (
+    FLAG_KEYFRAME,
+    MAX_BLOB,
+    MAX_CONTROL_MESSAGE,
+    MAX_FRAME_MESSAGE,
+    MAX_TEXT,
+    ORGANIZER_MEMBER,
+    SEALED_HEADER,
+    SESSION_ID_MAX,
+    SESSION_ID_MIN,
+    Credential,
+    Tag,
+)
+
+#: Member ids: the organizer is 1, joiners 2, 3, ...; 0 names nobody.
+MEMBER_ID_MIN: Final = ORGANIZER_MEMBER
+MEMBER_ID_MAX: Final = 0xFFFF
+
+#: A Frame's ciphertext is at least the 16-byte GCM tag (empty plaintext).
+MIN_CIPHERTEXT: Final = 16
+
+#: What is left of MAX_FRAME_MESSAGE after the sealed header.
+MAX_CIPHERTEXT: Final = MAX_FRAME_MESSAGE - SEALED_HEADER.size
+
+_U8_MAX: Final = 0xFF
+_U16_MAX: Final = 0xFFFF
+_U32_MAX: Final = 0xFFFF_FFFF
+_U64_MAX: Final = 0xFFFF_FFFF_FFFF_FFFF
+
+
+class RejectReason(enum.IntEnum):
+    """Why the organizer's client refused a joiner (`Reject.reason`)."""
+
+    #: The joiner's key confirmation tag was wrong.
+    CONFIRM_FAILED = 0
+    #: The organizer's client locked the session after too many failures.
+    LOCKED = 1
+
+
+# -- validation helpers: each raises LocalProtocolError naming the field -----
+
+
+def _fail(msg: object, name: str, problem: str) -> NoReturn:
+    raise LocalProtocolError(f"{type(msg).__name__}.{name} {problem}")
+
+
+def _int(msg: object, name: str, low: int, high: int) -> None:
+    value = getattr(msg, name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(msg, name, f"must be an int, not {type(value).__name__}")
+    if not low <= value <= high:
+        _fail(msg, name, f"must be in {low}..{high}, not {value}")
+
+
+def _member(msg: object, name: str = "member_id") -> None:
+    _int(msg, name, MEMBER_ID_MIN, MEMBER_ID_MAX)
+
+
+def _session(msg: object, name: str = "session_id") -> None:
+    _int(msg, name, SESSION_ID_MIN, SESSION_ID_MAX)
+
+
+def _enum(msg: object, name: str, kind: type[enum.IntEnum]) -> None:
+    """Check an enum field and store it as a member of *kind*."""
+    value = getattr(msg, name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(msg, name, f"must be a {kind.__name__}, not {type(value).__name__}")
+    try:
+        member = kind(value)
+    except ValueError:
+        _fail(msg, name, f"is not a {kind.__name__}: {value}")
+    object.__setattr__(msg, name, member)
+
+
+def _text(msg: object, name: str) -> None:
+    value = getattr(msg, name)
+    if not isinstance(value, str):
+        _fail(msg, name, f"must be a str, not {type(value).__name__}")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        _fail(msg, name, "is not encodable as UTF-8")
+    if size > MAX_TEXT:
+        _fail(msg, name, f"is {size} bytes of UTF-8; the cap is {MAX_TEXT}")
+
+
+def _bytes(msg: object, name: str, low: int, high: int) -> None:
+    value = getattr(msg, name)
+    if not isinstance(value, bytes):
+        _fail(msg, name, f"must be bytes, not {type(value).__name__}")
+    if not low <= len(value) <= high:
+        _fail(msg, name, f"must be {low}..{high} bytes long, not {len(value)}")
+
+
+def _blob(msg: object, name: str) -> None:
+    _bytes(msg, name, 0, MAX_BLOB)
+
+
+# -- the messages, in the order of docs/protocol.md ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """Client → relay, first: the protocol revision and client version."""
+
+    proto: int
+    client_version: str
+
+    def __post_init__(self) -> None:
+        _int(self, "proto", 0, _U16_MAX)
+        _text(self, "client_version")
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    """Relay → client: the relay's revision, version and policy (a JSON object).
+
+    The policy is stored as a canonical deep copy, so mutating the dict given
+    to the constructor does not change the message.
+    """
+
+    proto: int
+    relay_version: str
+    policy: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        _int(self, "proto", 0, _U16_MAX)
+        _text(self, "relay_version")
+        try:
+            raw = dump_json(self.policy)
+        except LocalProtocolError as exc:
+            _fail(self, "policy", str(exc))
+        object.__setattr__(self, "policy", json.loads(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    """Either way: the reason the sender is about to close the connection."""
+
+    code: ErrorCode
+    text: str
+
+    def __post_init__(self) -> None:
+        _enum(self, "code", ErrorCode)
+        _text(self, "text")
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """Organizer → relay: account credentials. The password is not in repr."""
+
+    user: str
+    password: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        _text(self, "user")
+        _text(self, "password")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """Relay → organizer: sign-in succeeded, with the account's role."""
+
+    user: str
+    role: str
+
+    def __post_init__(self) -> None:
+        _text(self, "user")
+        _text(self, "role")
+
+
+@dataclass(frozen=True, slots=True)
+class CreateSession:
+    """Organizer → relay: open a session; ``requested_id`` 0 asks for a random ID."""
+
+    requested_id: int
+
+    def __post_init__(self) -> None:
+        _int(self, "requested_id", 0, SESSION_ID_MAX)
+        if 0 < self.requested_id < SESSION_ID_MIN:
+            _fail(self, "requested_id", f"must be 0 or at least {SESSION_ID_MIN}")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCreated:
+    """Relay → organizer: the session's ID and the organizer's member id."""
+
+    session_id: int
+    member_id: int
+
+    def __post_init__(self) -> None:
+        _session(self)
+        _member(self)
+
+
+@dataclass(frozen=True, slots=True)
+class EndSession:
+    """Organizer → relay: end the session for everyone."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded:
+    """Relay → every member: the session is over, and why."""
+
+    code: ErrorCode
+    text: str
+
+    def __post_init__(self) -> None:
+        _enum(self, "code", ErrorCode)
+        _text(self, "text")
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """Joiner → relay: ask to join a session, with the first PAKE message."""
+
+    session_id: int
+    credential: Credential
+    pake: bytes
+
+    def __post_init__(self) -> None:
+        _session(self)
+        _enum(self, "credential", Credential)
+        _blob(self, "pake")
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    """Relay → organizer: a Join, with the member id the relay assigned."""
+
+    member_id: int
+    credential: Credential
+    pake: bytes
+
+    def __post_init__(self) -> None:
+        _member(self)
+        _enum(self, "credential", Credential)
+        _blob(self, "pake")
+
+
+@dataclass(frozen=True, slots=True)
+class PakeReply:
+    """Organizer → relay → joiner: the organizer's PAKE message."""
+
+    member_id: int
+    pake: bytes
+
+    def __post_init__(self) -> None:
+        _member(self)
+        _blob(self, "pake")
+
+
+@dataclass(frozen=True, slots=True)
+class PakeConfirm:
+    """Joiner → relay → organizer: the joiner's key confirmation tag."""
+
+    member_id: int
+    tag: bytes
+
+    def __post_init__(self) -> None:
+        _member(self)
+        _blob(self, "tag")
+
+
+@dataclass(frozen=True, slots=True)
+class Admit:
+    """Organizer → relay → joiner: confirmation tag and the wrapped epoch key."""
+
+    member_id: int
+    tag: bytes
+    epoch: int
+    wrapped: bytes
+
+    def __post_init__(self) -> None:
+        _member(self)
+        _blob(self, "tag")
+        _int(self, "epoch", 0, _U32_MAX)
+        _blob(self, "wrapped")
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """Organizer → relay: refuse a joiner (the relay tells it ADMISSION_FAILED)."""
+
+    member_id: int
+    reason: RejectReason
+
+    def __post_init__(self) -> None:
+        _member(self)
+        _enum(self, "reason", RejectReason)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUpdate:
+    """Organizer → relay → member: a new epoch key, wrapped for that member."""
+
+    member_id: int
+    epoch: int
+    wrapped: bytes
+
+    def __post_init__(self) -> None:
+        _member(self)
+        _int(self, "epoch", 0, _U32_MAX)
+        _blob(self, "wrapped")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberJoined:
+    """Relay → organizer: a member was admitted, from this network address."""
+
+    member_id: int
+    address: str
+
+    def __post_init__(self) -> None:
+        _member(self)
+        _text(self, "address")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLeft:
+    """Relay → organizer: a member disconnected or was removed."""
+
+    member_id: int
+
+    def __post_init__(self) -> None:
+        _member(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Presenter → relay → viewers: one sealed (AES-GCM) picture update.
+
+    The wire form is ``SEALED_HEADER`` (tag, epoch, sender, counter, flags)
+    followed by the ciphertext, which includes the 16-byte GCM tag.
+    """
+
+    epoch: int
+    sender: int
+    counter: int
+    flags: int
+    ciphertext: bytes
+
+    def __post_init__(self) -> None:
+        _int(self, "epoch", 0, _U32_MAX)
+        _member(self, "sender")
+        _int(self, "counter", 0, _U64_MAX)
+        _int(self, "flags", 0, _U8_MAX)
+        _bytes(self, "ciphertext", MIN_CIPHERTEXT, MAX_CIPHERTEXT)
+
+    def __repr__(self) -> str:
+        return (
+            f"Frame(epoch={self.epoch}, sender={self.sender}, counter={self.counter}, "
+            f"flags={self.flags:#04x}, ciphertext=<{len(self.ciphertext)} bytes>)"
+        )
+
+    @property
+    def keyframe(self) -> bool:
+        """Whether this frame is a key frame (a full picture)."""
+        return bool(self.flags & FLAG_KEYFRAME)
+
+    @property
+    def header(self) -> bytes:
+        """The 16-byte sealed header: the AEAD's associated data after the prefix."""
+        return SEALED_HEADER.pack(Tag.FRAME, self.epoch, self.sender, self.counter, self.flags)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyframeRequest:
+    """Relay → presenter: a viewer needs a key frame (it joined or fell behind)."""
+
+
+#: Any message of the protocol.
+Message: TypeAlias = (
+    Hello
+    | Welcome
+    | Error
+    | SignIn
+    | SignedIn
+    | CreateSession
+    | SessionCreated
+    | EndSession
+    | SessionEnded
+    | Join
+    | JoinRequest
+    | PakeReply
+    | PakeConfirm
+    | Admit
+    | Reject
+    | KeyUpdate
+    | MemberJoined
+    | MemberLeft
+    | Frame
+    | KeyframeRequest
+)
+
+_Layout: TypeAlias = tuple[tuple[str, Kind], ...]
+
+#: The table of docs/protocol.md: each type's tag and its fields in wire
+#: order. Frame's row documents its layout; `encode` and `parse` take a fast
+#: path through SEALED_HEADER for it (the tests check both agree).
+LAYOUTS: Final[dict[type[Message], tuple[Tag, _Layout]]] = {
+    Hello: (Tag.HELLO, (("proto", Kind.U16), ("client_version", Kind.STR))),
+    Welcome: (
+        Tag.WELCOME,
+        (("proto", Kind.U16), ("relay_version", Kind.STR), ("policy", Kind.JSON)),
+    ),
+    Error: (Tag.ERROR, (("code", Kind.U16), ("text", Kind.STR))),
+    SignIn: (Tag.SIGN_IN, (("user", Kind.STR), ("password", Kind.STR))),
+    SignedIn: (Tag.SIGNED_IN, (("user", Kind.STR), ("role", Kind.STR))),
+    CreateSession: (Tag.CREATE_SESSION, (("requested_id", Kind.U32),)),
+    SessionCreated: (Tag.SESSION_CREATED, (("session_id", Kind.U32), ("member_id", Kind.U16))),
+    EndSession: (Tag.END_SESSION, ()),
+    SessionEnded: (Tag.SESSION_ENDED, (("code", Kind.U16), ("text", Kind.STR))),
+    Join: (
+        Tag.JOIN,
+        (("session_id", Kind.U32), ("credential", Kind.U8), ("pake", Kind.BLOB)),
+    ),
+    JoinRequest: (
+        Tag.JOIN_REQUEST,
+        (("member_id", Kind.U16), ("credential", Kind.U8), ("pake", Kind.BLOB)),
+    ),
+    PakeReply: (Tag.PAKE_REPLY, (("member_id", Kind.U16), ("pake", Kind.BLOB))),
+    PakeConfirm: (Tag.PAKE_CONFIRM, (("member_id", Kind.U16), ("tag", Kind.BLOB))),
+    Admit: (
+        Tag.ADMIT,
+        (
+            ("member_id", Kind.U16),
+            ("tag", Kind.BLOB),
+            ("epoch", Kind.U32),
+            ("wrapped", Kind.BLOB),
+        ),
+    ),
+    Reject: (Tag.REJECT, (("member_id", Kind.U16), ("reason", Kind.U8))),
+    KeyUpdate: (
+        Tag.KEY_UPDATE,
+        (("member_id", Kind.U16), ("epoch", Kind.U32), ("wrapped", Kind.BLOB)),
+    ),
+    MemberJoined: (Tag.MEMBER_JOINED, (("member_id", Kind.U16), ("address", Kind.STR))),
+    MemberLeft: (Tag.MEMBER_LEFT, (("member_id", Kind.U16),)),
+    Frame: (
+        Tag.FRAME,
+        (
+            ("epoch", Kind.U32),
+            ("sender", Kind.U16),
+            ("counter", Kind.U64),
+            ("flags", Kind.U8),
+            ("ciphertext", Kind.REST),
+        ),
+    ),
+    KeyframeRequest: (Tag.KEYFRAME_REQUEST, ()),
+}
+
+_BY_TAG: Final = {tag: (cls, layout) for cls, (tag, layout) in LAYOUTS.items()}
+
+
+class SealedHeader(NamedTuple):
+    """The fields of a Frame's 16-byte header, as `parse_sealed_header` reads them."""
+
+    epoch: int
+    sender: int
+    counter: int
+    flags: int
+
+    @property
+    def keyframe(self) -> bool:
+        """Whether the frame is a key frame (a full picture)."""
+        return bool(self.flags & FLAG_KEYFRAME)
+
+
+# -- encode and parse ----------------------------------------------------------
+
+
+def encode(msg: Message) -> bytes:
+    """The wire bytes of *msg*: its tag byte, then its fields in order."""
+    if isinstance(msg, Frame):
+        return msg.header + msg.ciphertext
+    try:
+        tag, layout = LAYOUTS[type(msg)]
+    except KeyError:
+        raise LocalProtocolError(f"not a message: {type(msg).__name__}") from None
+    writer = Writer(tag)
+    for name, kind in layout:
+        writer.write(kind, getattr(msg, name))
+    return writer.getvalue()
+
+
+def _checked_tag(view: memoryview) -> Tag:
+    """Check the size cap of the message in *view*, then its tag byte."""
+    if not view:
+        raise RemoteProtocolError("empty message")
+    first = view[0]
+    limit = MAX_FRAME_MESSAGE if first == Tag.FRAME else MAX_CONTROL_MESSAGE
+    if len(view) > limit:
+        raise RemoteProtocolError(
+            f"{len(view)}-byte message; the cap is {limit}", ErrorCode.MESSAGE_TOO_LARGE
+        )
+    try:
+        return Tag(first)
+    except ValueError:
+        raise RemoteProtocolError(f"unknown message tag {first:#04x}") from None
+
+
+def peek_tag(data: bytes | bytearray | memoryview) -> Tag:
+    """The tag of the message in *data*, after checking its size cap.
+
+    Reads one byte; raises `RemoteProtocolError` (``MESSAGE_TOO_LARGE`` or
+    ``BAD_MESSAGE``) for an oversized, empty or unknown message.
+    """
+    return _checked_tag(byte_view(data))
+
+
+def _frame_header(view: memoryview) -> SealedHeader:
+    """The header of the Frame in *view*, whose size and tag are checked."""
+    if len(view) < SEALED_HEADER.size + MIN_CIPHERTEXT:
+        raise RemoteProtocolError(
+            f"Frame: {len(view)} bytes; at least {SEALED_HEADER.size + MIN_CIPHERTEXT} needed"
+        )
+    _, epoch, sender, counter, flags = SEALED_HEADER.unpack_from(view)
+    if sender < MEMBER_ID_MIN:
+        raise RemoteProtocolError(f"Frame.sender must be at least {MEMBER_ID_MIN}, not {sender}")
+    return SealedHeader(epoch, sender, counter, flags)
+
+
+def parse_sealed_header(data: bytes | bytearray | memoryview) -> SealedHeader:
+    """Read only the header of a Frame, for routing it without its body.
+
+    Checks the size cap, the tag, the minimum length (header plus GCM tag)
+    and the sender, exactly as `parse` would, and copies nothing: a message
+    this accepts, `parse` accepts too.
+    """
+    view = byte_view(data)
+    tag = _checked_tag(view)
+    if tag is not Tag.FRAME:
+        raise RemoteProtocolError(f"expected a Frame, got {tag.name}")
+    return _frame_header(view)
+
+
+def parse(data: bytes | bytearray | memoryview) -> Message:
+    """The message in *data*, or `RemoteProtocolError`; nothing else is raised."""
+    view = byte_view(data)
+    tag = _checked_tag(view)
+    try:
+        if tag is Tag.FRAME:  # the hot path: the body is copied once
+            return Frame(*_frame_header(view), bytes(view[SEALED_HEADER.size :]))
+        cls, layout = _BY_TAG[tag]
+        reader = Reader(view, start=1)
+        values = [reader.read(kind, name) for name, kind in layout]
+        reader.end()
+        return cls(*values)
+    except LocalProtocolError as exc:
+        # The constructor refused a value the peer sent: translate, once.
+        raise RemoteProtocolError(str(exc)) from exc

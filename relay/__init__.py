@@ -1,0 +1,1 @@
+"""The screenrelay relay: accounts, admission, roles, policy, fan-out of ciphertext."""

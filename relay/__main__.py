@@ -1,0 +1,5 @@
+"""``python -m relay`` runs the ``screenrelay`` command."""
+
+from relay.cli import main
+
+main()

@@ -1,0 +1,383 @@
+"""Live sessions: admission routing, roles and fan-out, all in memory.
+
+Rules this module enforces (the relay is the second line; consent and keys
+live on the clients):
+  1. Only a signed-in organizer creates a session; its ID is 9 random digits
+     from ``secrets``, unique among live sessions.
+  2. A joiner's admission runs AWAIT_REPLY -> AWAIT_CONFIRM -> AWAIT_DECISION
+     -> ADMITTED. Each step accepts exactly one message from one side; any
+     other message is refused naming the state. The relay only passes PAKE
+     messages along; the organizer's client decides admission.
+  3. An unknown session ID, a rejected password, a lock and a timeout all end
+     with the same ADMISSION_FAILED error, sent no earlier than
+     ``failure_floor`` seconds after the Join arrived, so neither the answer
+     nor its timing tells which.
+  4. Only the presenter's frames are forwarded, and only to admitted members;
+     a frame's sender field must be its sender's own member id.
+  5. A member who leaves is forgotten and the organizer told (it rekeys); when
+     the organizer leaves or ends the session, everyone is told and the
+     session is forgotten. Nothing of a session outlives it but audit metadata.
+
+Domain methods are synchronous and take ``now`` (seconds, wall clock).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Final
+
+from protocol import messages
+from protocol.errors import ErrorCode, RemoteProtocolError
+from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, SESSION_ID_MAX, SESSION_ID_MIN
+from relay.outbox import OutboxStatistics, Verdict
+from relay.peer import Peer
+from relay.ratelimit import RateLimiter
+from relay.store import DetailValue
+
+#: Seconds a joiner may take between Join and admission before it fails.
+ADMISSION_TIMEOUT: Final = 30.0
+
+#: Minimum seconds between two key frame requests to one presenter; a slow
+#: viewer must not make the presenter send nothing but key frames.
+KEYFRAME_REQUEST_INTERVAL: Final = 0.1
+
+#: Largest member id; a session that has seen this many joins takes no more.
+MAX_MEMBER_ID: Final = 0xFFFF
+
+
+class JoinState(enum.Enum):
+    """Where a joiner stands in admission."""
+
+    #: Join forwarded to the organizer; waiting for its PakeReply.
+    AWAIT_REPLY = "await-reply"
+    #: PakeReply forwarded to the joiner; waiting for its PakeConfirm.
+    AWAIT_CONFIRM = "await-confirm"
+    #: PakeConfirm forwarded; waiting for the organizer's Admit or Reject.
+    AWAIT_DECISION = "await-decision"
+    #: Admitted: receives frames and key updates.
+    ADMITTED = "admitted"
+
+
+#: (state, message type) -> next state. A pair missing here is refused.
+JOIN_TRANSITIONS: Final[dict[tuple[JoinState, type[messages.Message]], JoinState]] = {
+    (JoinState.AWAIT_REPLY, messages.PakeReply): JoinState.AWAIT_CONFIRM,
+    (JoinState.AWAIT_CONFIRM, messages.PakeConfirm): JoinState.AWAIT_DECISION,
+    (JoinState.AWAIT_DECISION, messages.Admit): JoinState.ADMITTED,
+    (JoinState.ADMITTED, messages.KeyUpdate): JoinState.ADMITTED,
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DirectoryConfig:
+    """Limits of the session directory."""
+
+    #: Seconds before a failed admission is answered (same for every cause).
+    failure_floor: float = 1.0
+    #: Most admitted participants per session (the organizer not counted).
+    max_participants: int = 50
+    #: Join attempts per client address: burst, then per second.
+    joins_per_address_burst: int = 10
+    joins_per_address_rate: float = 10 / 60
+    #: Join attempts per session ID (known or not): burst, then per second.
+    joins_per_session_burst: int = 20
+    joins_per_session_rate: float = 20 / 60
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """Metadata about something that happened; never content or secrets."""
+
+    #: Wall-clock seconds.
+    at: float
+    action: str
+    actor: str | None
+    address: str | None
+    session_id: int | None
+    detail: dict[str, DetailValue]
+
+
+@dataclasses.dataclass(slots=True)
+class Member:
+    """A joiner of a live session."""
+
+    member_id: int
+    peer: Peer
+    state: JoinState
+    #: When the Join arrived (for the admission timeout and failure floor).
+    joined_at: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SessionStatistics:
+    """A snapshot of a live session for operators (metadata only)."""
+
+    session_id: int
+    organizer: str
+    started_at: float
+    admitted: int
+    pending: int
+    frames_forwarded: int
+    bytes_forwarded: int
+    keyframe_requests: int
+    outboxes: dict[int, OutboxStatistics]
+
+
+class LiveSession:
+    """One session while it runs. Exists only in memory."""
+
+    def __init__(self, session_id: int, organizer_name: str, organizer: Peer, now: float) -> None:
+        self.session_id = session_id
+        self.organizer_name = organizer_name
+        self.organizer = organizer
+        self.started_at = now
+        self.members: dict[int, Member] = {}
+        self.presenter_id = ORGANIZER_MEMBER
+        self._next_member_id = ORGANIZER_MEMBER + 1
+        self._last_keyframe_request = float("-inf")
+        self.frames_forwarded = 0
+        self.bytes_forwarded = 0
+        self.keyframe_requests = 0
+
+    def allocate_member_id(self) -> int | None:
+        if self._next_member_id > MAX_MEMBER_ID:
+            return None
+        member_id = self._next_member_id
+        self._next_member_id += 1
+        return member_id
+
+    def admitted(self) -> Iterator[Member]:
+        return (m for m in self.members.values() if m.state is JoinState.ADMITTED)
+
+    def request_keyframe(self, now: float) -> None:
+        """Ask the presenter for a key frame, at most once per interval."""
+        if now - self._last_keyframe_request < KEYFRAME_REQUEST_INTERVAL:
+            return
+        self._last_keyframe_request = now
+        self.keyframe_requests += 1
+        presenter = self.organizer if self.presenter_id == ORGANIZER_MEMBER else None
+        if presenter is None:
+            member = self.members.get(self.presenter_id)
+            presenter = member.peer if member else None
+        if presenter is not None:
+            presenter.send(messages.KeyframeRequest())
+
+    def statistics(self) -> SessionStatistics:
+        members = list(self.members.values())
+        return SessionStatistics(
+            session_id=self.session_id,
+            organizer=self.organizer_name,
+            started_at=self.started_at,
+            admitted=sum(m.state is JoinState.ADMITTED for m in members),
+            pending=sum(m.state is not JoinState.ADMITTED for m in members),
+            frames_forwarded=self.frames_forwarded,
+            bytes_forwarded=self.bytes_forwarded,
+            keyframe_requests=self.keyframe_requests,
+            outboxes={m.member_id: m.peer.outbox.statistics() for m in members},
+        )
+
+
+def _refuse(state: object, message: messages.Message) -> RemoteProtocolError:
+    return RemoteProtocolError(
+        f"{type(message).__name__} is not allowed in state {state}", ErrorCode.UNEXPECTED
+    )
+
+
+class Directory:
+    """All live sessions of this relay, keyed by session ID."""
+
+    def __init__(
+        self,
+        config: DirectoryConfig,
+        audit: Callable[[AuditRecord], None],
+        new_session_id: Callable[[], int] | None = None,
+    ) -> None:
+        self._config = config
+        self._audit = audit
+        self._new_session_id = new_session_id or (
+            lambda: SESSION_ID_MIN + secrets.randbelow(SESSION_ID_MAX - SESSION_ID_MIN + 1)
+        )
+        self.sessions: dict[int, LiveSession] = {}
+        self._address_joins = RateLimiter(
+            rate=config.joins_per_address_rate, burst=config.joins_per_address_burst
+        )
+        self._session_joins = RateLimiter(
+            rate=config.joins_per_session_rate, burst=config.joins_per_session_burst
+        )
+
+    # -- organizer ----------------------------------------------------------
+
+    def create_session(
+        self, organizer: Peer, user: str, requested_id: int, now: float
+    ) -> LiveSession:
+        """Open a session for a signed-in organizer."""
+        if requested_id:
+            if requested_id in self.sessions:
+                raise RemoteProtocolError("That session ID is already in use.", ErrorCode.ID_TAKEN)
+            session_id = requested_id
+        else:
+            session_id = self._new_session_id()
+            while session_id in self.sessions:
+                session_id = self._new_session_id()
+        session = LiveSession(session_id, user, organizer, now)
+        self.sessions[session_id] = session
+        self._record("session_started", user, organizer.address, session_id, now)
+        return session
+
+    def from_organizer(self, session: LiveSession, message: messages.Message, now: float) -> None:
+        """Route a message the organizer's client sent."""
+        if isinstance(message, messages.EndSession):
+            self.end_session(session, now, reason="ended by organizer")
+            return
+        if not isinstance(
+            message, messages.PakeReply | messages.Admit | messages.Reject | messages.KeyUpdate
+        ):
+            raise _refuse("organizing", message)
+        member = session.members.get(message.member_id)
+        if member is None:
+            return  # the joiner left meanwhile: nothing to route
+        if isinstance(message, messages.Reject):
+            if member.state is JoinState.ADMITTED:
+                raise _refuse(member.state, message)
+            self._fail_admission(session, member, now, reason=f"rejected:{message.reason.name}")
+            return
+        next_state = JOIN_TRANSITIONS.get((member.state, type(message)))
+        if next_state is None:
+            raise _refuse(member.state, message)
+        if isinstance(message, messages.Admit):
+            admitted = sum(1 for _ in session.admitted())
+            if admitted >= self._config.max_participants:
+                del session.members[member.member_id]
+                member.peer.close(ErrorCode.NOT_ALLOWED, "The session is full.")
+                session.organizer.send(messages.MemberLeft(member.member_id))
+                self._record("join_refused", None, member.peer.address, session.session_id, now,
+                             reason="session full", member=member.member_id)
+                return
+        member.state = next_state
+        member.peer.send(message)
+        if isinstance(message, messages.Admit):
+            session.organizer.send(messages.MemberJoined(member.member_id, member.peer.address))
+            self._record("joined", None, member.peer.address, session.session_id, now,
+                         member=member.member_id)
+            session.request_keyframe(now)
+
+    def end_session(self, session: LiveSession, now: float, *, reason: str) -> None:
+        """Tell everyone the session ended and forget it."""
+        if self.sessions.get(session.session_id) is not session:
+            return
+        del self.sessions[session.session_id]
+        for member in session.members.values():
+            member.peer.send(messages.SessionEnded(ErrorCode.SESSION_ENDED, "The session has ended."))
+            member.peer.close(None)
+        session.organizer.send(messages.SessionEnded(ErrorCode.SESSION_ENDED, "The session has ended."))
+        session.organizer.close(None)
+        self._record("session_ended", session.organizer_name, None, session.session_id, now,
+                     reason=reason, duration=round(now - session.started_at, 3))
+
+    # -- joiners ------------------------------------------------------------
+
+    def join(self, peer: Peer, message: messages.Join, now: float) -> tuple[LiveSession, Member] | None:
+        """Start a joiner's admission; None if refused (the peer is closed)."""
+        if not self._address_joins.allow(peer.address, now) or not self._session_joins.allow(
+            message.session_id, now
+        ):
+            peer.close(ErrorCode.RATE_LIMITED)
+            self._record("join_refused", None, peer.address, None, now, reason="rate limited")
+            return None
+        session = self.sessions.get(message.session_id)
+        member_id = session.allocate_member_id() if session else None
+        if session is None or member_id is None:
+            peer.close(ErrorCode.ADMISSION_FAILED, not_before=now + self._config.failure_floor)
+            self._record(
+                "join_refused", None, peer.address, None, now,
+                reason="admission failed", requested=message.session_id,
+            )
+            return None
+        member = Member(member_id, peer, JoinState.AWAIT_REPLY, now)
+        session.members[member_id] = member
+        session.organizer.send(messages.JoinRequest(member_id, message.credential, message.pake))
+        return session, member
+
+    def from_member(
+        self, session: LiveSession, member: Member, message: messages.Message, now: float
+    ) -> None:
+        """Route a message a joiner or admitted member sent."""
+        next_state = JOIN_TRANSITIONS.get((member.state, type(message)))
+        if not isinstance(message, messages.PakeConfirm) or next_state is None:
+            raise _refuse(member.state, message)
+        member.state = next_state
+        session.organizer.send(messages.PakeConfirm(member.member_id, message.tag))
+
+    def leave(self, session: LiveSession, member: Member | None, now: float) -> None:
+        """A connection closed: a member leaves, or the organizer ends it all."""
+        if member is None:
+            self.end_session(session, now, reason="organizer disconnected")
+            return
+        if session.members.pop(member.member_id, None) is None:
+            return
+        if self.sessions.get(session.session_id) is session:
+            session.organizer.send(messages.MemberLeft(member.member_id))
+        if member.state is JoinState.ADMITTED:
+            self._record("left", None, member.peer.address, session.session_id, now,
+                         member=member.member_id)
+
+    # -- frames -------------------------------------------------------------
+
+    def forward_frame(
+        self,
+        session: LiveSession,
+        sender_id: int,
+        header: tuple[int, int, int, int],
+        data: bytes,
+        now: float,
+    ) -> None:
+        """Fan a sealed frame's bytes out to every admitted member but its sender.
+
+        ``header`` is the frame's (epoch, sender, counter, flags); ``data`` its
+        bytes, forwarded as they are: one object shared by every outbox.
+        """
+        _epoch, header_sender, _counter, flags = header
+        if sender_id != session.presenter_id or header_sender != sender_id:
+            raise RemoteProtocolError(
+                "only the presenter's own frames are forwarded", ErrorCode.NOT_ALLOWED
+            )
+        keyframe = bool(flags & FLAG_KEYFRAME)
+        need_key = False
+        for member in session.admitted():
+            if member.member_id == sender_id:
+                continue
+            if member.peer.outbox.put_frame(data, keyframe=keyframe) is Verdict.NEED_KEYFRAME:
+                need_key = True
+        session.frames_forwarded += 1
+        session.bytes_forwarded += len(data)
+        if need_key:
+            session.request_keyframe(now)
+
+    # -- time ---------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        """Fail admissions that took longer than ADMISSION_TIMEOUT."""
+        for session in list(self.sessions.values()):
+            for member in list(session.members.values()):
+                if member.state is not JoinState.ADMITTED and now - member.joined_at > ADMISSION_TIMEOUT:
+                    self._fail_admission(session, member, now, reason="timeout")
+                    session.organizer.send(messages.MemberLeft(member.member_id))
+
+    def _fail_admission(self, session: LiveSession, member: Member, now: float, *, reason: str) -> None:
+        session.members.pop(member.member_id, None)
+        member.peer.close(ErrorCode.ADMISSION_FAILED, not_before=member.joined_at + self._config.failure_floor)
+        self._record("join_refused", None, member.peer.address, session.session_id, now,
+                     reason=reason, member=member.member_id)
+
+    def _record(
+        self,
+        action: str,
+        actor: str | None,
+        address: str | None,
+        session_id: int | None,
+        now: float,
+        **detail: DetailValue,
+    ) -> None:
+        self._audit(AuditRecord(now, action, actor, address, session_id, dict(detail)))

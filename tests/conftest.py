@@ -1,0 +1,35 @@
+"""Shared fixtures: a real Xvfb display, a real relay process, client processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.procs import Processes, Relay, running_relay
+from tests.xvfb import running_xvfb
+
+#: The test screen: big enough for several tile rows, small enough to be quick.
+SCREEN = (1280, 720)
+
+
+@pytest.fixture(scope="session")
+def display() -> Iterator[str]:
+    with running_xvfb(*SCREEN) as name:
+        yield name
+
+
+@pytest.fixture
+def relay(tmp_path: Path) -> Iterator[Relay]:
+    with running_relay(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def procs(relay: Relay, display: str, tmp_path: Path) -> Iterator[Processes]:
+    processes = Processes(relay, display, tmp_path)
+    try:
+        yield processes
+    finally:
+        processes.stop_all()

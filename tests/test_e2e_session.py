@@ -1,0 +1,204 @@
+"""Issue 3 end to end: real relay process, real Xvfb capture, real viewer process."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests import scenes
+from tests.conftest import SCREEN
+from tests.procs import JsonProcess, Processes, Relay
+from tests.tcp_tap import TcpTap
+
+pytestmark = pytest.mark.e2e
+
+
+def start_session(procs: Processes, *extra: str) -> tuple[JsonProcess, dict[str, str]]:
+    host = procs.host("--share", *extra)
+    started = host.wait_for("session_started")
+    return host, started
+
+
+def rgb_of(png: Path) -> np.ndarray:
+    return np.asarray(Image.open(png).convert("RGB"))
+
+
+def latest_png(directory: Path) -> Path:
+    return sorted(directory.glob("frame-*.png"))[-1]
+
+
+def test_viewer_reconstructs_the_screen_pixel_exactly(
+    procs: Processes, display: str, tmp_path: Path
+) -> None:
+    picture = scenes.desktop_picture(*SCREEN, seed=1)
+    scenes.show(display, picture, tmp_path / "scene.png")
+    host, started = start_session(procs)
+    assert len(started["session_id"]) == 9 and started["session_id"].isdigit()
+    assert started["link"].startswith(f"{procs.relay.url}/j/{started['session_id']}#")
+
+    viewer = procs.join(started["session_id"], "--save", str(tmp_path / "out"),
+                        "--frames", "1", password=started["password"])
+    joined = viewer.wait_for("joined")
+    assert joined["session_id"] == started["session_id"]
+    frame = viewer.wait_for("frame")
+    assert frame["keyframe"] is True
+    assert (frame["width"], frame["height"]) == SCREEN
+    assert viewer.wait_exit() == 0
+    np.testing.assert_array_equal(rgb_of(latest_png(tmp_path / "out")), picture)
+
+
+def test_joining_by_link_works_and_a_change_arrives_as_a_delta_of_changed_tiles(
+    procs: Processes, display: str, tmp_path: Path
+) -> None:
+    picture = scenes.desktop_picture(*SCREEN, seed=2)
+    scenes.show(display, picture, tmp_path / "a.png")
+    host, started = start_session(procs)
+    viewer = procs.join(started["link"], "--save", str(tmp_path / "out"), "--frames", "2")
+    first = viewer.wait_for("frame")
+    assert first["keyframe"] is True
+    # Change one glyph-sized spot: the next update carries only its tile(s).
+    changed = picture.copy()
+    changed[300:310, 600:612] = (200, 20, 20)
+    scenes.show(display, changed, tmp_path / "b.png")
+    delta = viewer.wait_for("frame")
+    assert delta["keyframe"] is False
+    assert delta["rects"] == 1
+    assert delta["pixels"] <= 2 * 64 * 64  # the spot may straddle two tiles
+    assert delta["bytes"] < first["bytes"] / 20
+    assert viewer.wait_exit() == 0
+    np.testing.assert_array_equal(rgb_of(latest_png(tmp_path / "out")), changed)
+
+
+def test_wrong_password_and_unknown_id_fail_the_same_way(
+    procs: Processes, relay: Relay, display: str, tmp_path: Path
+) -> None:
+    scenes.show(display, scenes.desktop_picture(*SCREEN, seed=3), tmp_path / "s.png")
+    host, started = start_session(procs)
+    wrong = procs.join(started["session_id"], "--save", str(tmp_path / "w"),
+                       password="not-the-password")
+    unknown_id = "100000000" if started["session_id"] != "100000000" else "100000001"
+    unknown = procs.join(unknown_id, "--save", str(tmp_path / "u"), password=started["password"])
+    errors = [wrong.wait_for("error"), unknown.wait_for("error")]
+    assert wrong.wait_exit() == unknown.wait_exit() == 3
+    assert errors[0] == errors[1] == {
+        "event": "error", "message": "Wrong session ID or password.", "code": "admission_failed",
+    }
+    for proc in (wrong, unknown):
+        assert not [e for e in proc.events if e["event"] in ("joined", "frame")]
+    assert not list((tmp_path / "w").glob("*.png")) and not list((tmp_path / "u").glob("*.png"))
+    # The organizer's client saw the failed attempt; nothing about the
+    # password is kept on the relay (it never had it).
+    assert host.wait_for("admission_failed")["member_id"] >= 2
+    relay.stop()
+    blob = b"".join(p.read_bytes() for p in relay.data.rglob("*") if p.is_file())
+    blob += relay.log.read_bytes()
+    assert started["password"].encode() not in blob
+    assert b"not-the-password" not in blob
+
+
+def test_screen_content_is_nowhere_on_the_relay_or_the_wire(
+    procs: Processes, relay: Relay, display: str, tmp_path: Path
+) -> None:
+    picture = scenes.desktop_picture(*SCREEN, seed=4)
+    scenes.show(display, picture, tmp_path / "scene.png")
+    host, started = start_session(procs)
+    with TcpTap("127.0.0.1", relay.port) as tap:
+        viewer = procs.join(started["session_id"], "--save", str(tmp_path / "out"),
+                            "--frames", "1", password=started["password"],
+                            relay_url=f"http://127.0.0.1:{tap.port}")
+        viewer.wait_for("frame")
+        assert viewer.wait_exit() == 0
+        wire = tap.recorded()
+    # The check can fail: the decoded picture does hold the canary.
+    decoded = rgb_of(latest_png(tmp_path / "out"))
+    assert scenes.contains_canary(decoded.tobytes(), picture)
+    assert len(wire) > 100_000  # the key frame did cross the tap
+    assert not scenes.contains_canary(wire, picture)
+    host.signal(signal.SIGINT)
+    assert host.wait_exit() == 0
+    relay.stop()
+    written = [p for p in (*relay.data.rglob("*"), *relay.tmp.rglob("*")) if p.is_file()]
+    for path in written:
+        assert not scenes.contains_canary(path.read_bytes(), picture), path
+    assert not scenes.contains_canary(relay.log.read_bytes(), picture)
+    # What the relay did keep is metadata only.
+    with sqlite3.connect(relay.data / "relay.sqlite") as db:
+        actions = [row[0] for row in db.execute("SELECT action FROM audit ORDER BY id")]
+    assert actions[:2] == ["signed_in", "session_started"]
+    assert "joined" in actions and "session_ended" in actions
+
+
+def test_a_stalled_viewer_does_not_slow_the_other_or_grow_the_relay(
+    procs: Processes, relay: Relay, display: str, tmp_path: Path
+) -> None:
+    scenes.show(display, scenes.desktop_picture(*SCREEN, seed=5), tmp_path / "s.png")
+    animator = scenes.start_animator(display, (400, 200, 320, 240), fps=20)
+    try:
+        host, started = start_session(procs)
+        healthy = procs.join(started["session_id"], "--no-window", password=started["password"])
+        stalled = procs.join(started["session_id"], "--no-window", password=started["password"])
+        healthy.wait_for("frame")
+        stalled.wait_for("frame")
+        time.sleep(2)
+        before = rate(healthy, 3.0)
+        stalled.signal(signal.SIGSTOP)
+        time.sleep(2)  # let its socket buffers fill
+        rss_start = relay.rss_kib()
+        during = rate(healthy, 5.0)
+        rss_end = relay.rss_kib()
+        stalled.signal(signal.SIGCONT)
+    finally:
+        animator.terminate()
+        animator.wait()
+    assert before > 5, f"the scene did not animate ({before:.1f} frames/s)"
+    assert during >= 0.8 * before, f"healthy viewer slowed from {before:.1f} to {during:.1f}/s"
+    assert rss_end - rss_start < 20 * 1024, f"relay grew {rss_end - rss_start} KiB"
+
+
+def rate(proc: JsonProcess, seconds: float) -> float:
+    proc.drain()
+    time.sleep(seconds)
+    return sum(1 for e in proc.drain() if e["event"] == "frame") / seconds
+
+
+def test_relay_restart_mid_session_is_reported_and_nothing_hangs(
+    procs: Processes, relay: Relay, display: str, tmp_path: Path
+) -> None:
+    scenes.show(display, scenes.desktop_picture(*SCREEN, seed=6), tmp_path / "s.png")
+    host, started = start_session(procs)
+    viewer = procs.join(started["session_id"], "--no-window", password=started["password"])
+    viewer.wait_for("frame")
+    relay.stop(signal.SIGKILL)
+    for proc in (host, viewer):
+        error = proc.wait_for("error", timeout=30)
+        assert "Lost the connection to the relay" in error["message"]
+        assert proc.wait_exit(timeout=10) == 4
+    # A restarted relay serves a new session at once; the old ID is gone.
+    relay.start()
+    again, restarted = start_session(procs)
+    late = procs.join(started["session_id"], "--no-window", password=started["password"])
+    assert late.wait_for("error")["code"] == "admission_failed"
+    fresh = procs.join(restarted["session_id"], "--no-window", "--frames", "1",
+                       password=restarted["password"])
+    fresh.wait_for("frame")
+    assert fresh.wait_exit() == 0
+
+
+def test_ctrl_c_on_the_host_ends_the_session_for_everyone(
+    procs: Processes, relay: Relay, display: str, tmp_path: Path
+) -> None:
+    scenes.show(display, scenes.desktop_picture(*SCREEN, seed=7), tmp_path / "s.png")
+    host, started = start_session(procs)
+    viewer = procs.join(started["session_id"], "--no-window", password=started["password"])
+    viewer.wait_for("frame")
+    host.signal(signal.SIGINT)
+    assert viewer.wait_for("session_ended")
+    assert viewer.wait_exit() == 0
+    assert host.wait_exit() == 0
+    assert relay.health()["sessions"] == 0

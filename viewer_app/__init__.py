@@ -1,0 +1,1 @@
+"""The Python viewer: join a session, decrypt, decode, compose and show."""

@@ -1,0 +1,80 @@
+"""``screenrelay join``: join a session by ID and password, or by link."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+from protocol.pake import normalize_password, parse_link
+from protocol.wire import SESSION_ID_MAX, SESSION_ID_MIN, Credential
+from viewer_app.events import EventSink
+from viewer_app.running import run_client
+from viewer_app.session import FrameSink, JoinTarget, PngSaver, ViewerOptions, join
+from viewer_app.transport import ClientError
+
+
+def add_parser(sub: Any) -> None:
+    joiner = sub.add_parser("join", help="join a session by ID and password, or by link")
+    joiner.add_argument("target", metavar="ID_OR_LINK",
+                        help="9-digit session ID, or the invitation link")
+    joiner.add_argument("--relay", metavar="URL", help="relay address (taken from a link if omitted)")
+    joiner.add_argument("--password-stdin", action="store_true",
+                        help="read the session password from the first line of standard input")
+    joiner.add_argument("--save", type=Path, metavar="DIR",
+                        help="write each picture as a PNG in DIR instead of opening a window")
+    joiner.add_argument("--frames", type=int, metavar="N", help="leave after N pictures")
+    joiner.add_argument("--no-window", action="store_true", help="show nothing (with --json)")
+    joiner.add_argument("--cafile", help="CA certificate file for a relay with a private certificate")
+    joiner.add_argument("--json", action="store_true", help="one JSON object per line per event")
+    joiner.set_defaults(run=run)
+
+
+def resolve_target(args: argparse.Namespace) -> JoinTarget:
+    """Turn ID_OR_LINK (and a password if needed) into what to join."""
+    from relay.cli import read_secret
+
+    text: str = args.target.strip()
+    if "/j/" in text:
+        try:
+            relay_url, session_id, secret = parse_link(text)
+        except ValueError as exc:
+            raise ClientError(str(exc), 2) from exc
+        return JoinTarget(args.relay or relay_url, session_id, Credential.LINK, secret)
+    digits = re.sub(r"[\s-]", "", text)
+    if not digits.isdigit() or not SESSION_ID_MIN <= int(digits) <= SESSION_ID_MAX:
+        raise ClientError(f"{text!r} is neither a 9-digit session ID nor an invitation link.", 2)
+    if not args.relay:
+        raise ClientError("Joining by session ID needs --relay URL.", 2)
+    password = read_secret("Session password: ", from_stdin=args.password_stdin)
+    try:
+        secret = normalize_password(password)
+    except Exception as exc:
+        raise ClientError("The session password is empty.", 2) from exc
+    return JoinTarget(args.relay, int(digits), Credential.PASSWORD, secret)
+
+
+def run(args: argparse.Namespace) -> int:
+    sink = EventSink(json_mode=args.json)
+    try:
+        target = resolve_target(args)
+    except ClientError as exc:
+        from viewer_app.running import report
+
+        return report(sink, exc)
+    options = ViewerOptions(max_frames=args.frames, cafile=args.cafile)
+    if args.save is not None or args.no_window:
+        frames: FrameSink | None = PngSaver(args.save) if args.save is not None else None
+
+        async def main() -> None:
+            viewer = await join(target, sink, cafile=options.cafile)
+            try:
+                await viewer.run(frames, options)
+            finally:
+                await viewer.close()
+
+        return run_client(main, sink)
+    from viewer_app.window import run_with_window
+
+    return run_with_window(target, sink, options)

@@ -1,0 +1,194 @@
+"""A participant's side of a session: admission, keys, frames.
+
+    Join ──> PakeReply ──> PakeConfirm ──> Admit ──> frames, key updates ... SessionEnded
+
+Admission and decryption are protocol/'s; this module moves messages and
+hands each decrypted picture to a FrameSink (a window, PNG files, nothing).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import anyio
+
+from protocol import messages
+from protocol.errors import ErrorCode, RemoteProtocolError
+from protocol.frames import FrameHeader
+from protocol.keys import EpochRing, unwrap_epoch_key
+from protocol.pake import JoinerHandshake
+from protocol.sframe import ReceiverCipher
+from protocol.wire import Credential
+from viewer_app.decoder import Canvas
+from viewer_app.events import EventSink
+from viewer_app.transport import EXIT_REFUSED, ClientError, RelayConnection
+
+
+_M = TypeVar("_M", bound=messages.Message)
+
+
+class FrameSink(Protocol):
+    """Where composed pictures go."""
+
+    def show(self, canvas: Canvas, header: FrameHeader) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JoinTarget:
+    """Which session to join and with what secret."""
+
+    relay_url: str
+    session_id: int
+    credential: Credential
+    #: The normalized password bytes, or the link's 32-byte secret.
+    secret: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ViewerOptions:
+    """How the viewer behaves once admitted."""
+
+    #: Stop after this many frames (None: until the session ends).
+    max_frames: int | None = None
+    #: CA file for a relay with a private certificate.
+    cafile: str | None = None
+
+
+class PngSaver:
+    """Writes each composed picture as ``frame-<seq>.png`` in a directory."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+
+    def show(self, canvas: Canvas, header: FrameHeader) -> None:
+        canvas.save_png(self.directory / f"frame-{header.seq:08d}.png")
+
+
+class Viewer:
+    """One admitted participant receiving one presenter's screen."""
+
+    def __init__(
+        self,
+        conn: RelayConnection,
+        target: JoinTarget,
+        member_id: int,
+        ring: EpochRing,
+        pairwise: bytes,
+        sink: EventSink,
+    ) -> None:
+        self._conn = conn
+        self._target = target
+        self.member_id = member_id
+        self._ring = ring
+        self._pairwise = pairwise
+        self._cipher = ReceiverCipher(target.session_id, ring)
+        self._events = sink
+        self.canvas = Canvas()
+        self.frames = 0
+
+    async def run(self, frames: FrameSink | None, options: ViewerOptions) -> None:
+        """Receive until the session ends or ``max_frames`` pictures arrived."""
+        while options.max_frames is None or self.frames < options.max_frames:
+            message, data = await self._conn.recv()
+            if isinstance(message, messages.Frame):
+                await self._on_frame(data, frames)
+            elif isinstance(message, messages.KeyUpdate):
+                key = unwrap_epoch_key(
+                    self._pairwise, self._target.session_id, self.member_id, message.epoch,
+                    message.wrapped,
+                )
+                self._ring.install(message.epoch, key)
+                self._events.emit("key_update", epoch=message.epoch)
+            elif isinstance(message, messages.SessionEnded):
+                self._events.emit("session_ended", "The session has ended.", reason=message.text)
+                return
+            else:
+                raise ClientError(f"Unexpected {type(message).__name__} from the relay.", 1)
+
+    async def close(self) -> None:
+        """Leave the session (the relay tells the organizer)."""
+        await self._conn.close()
+
+    async def _on_frame(self, data: bytes, frames: FrameSink | None) -> None:
+        def decode() -> tuple[FrameHeader, int]:
+            _sealed, plaintext = self._cipher.open(data)
+            header = self.canvas.apply(plaintext)
+            decoded_ns = time.time_ns()
+            if frames is not None:
+                frames.show(self.canvas, header)
+            return header, decoded_ns
+
+        try:
+            header, decoded_ns = await anyio.to_thread.run_sync(decode)
+        except RemoteProtocolError as exc:
+            # A frame we cannot use (stale epoch, corrupt): skip it and say so.
+            self._events.emit("frame_dropped", reason=exc.text)
+            return
+        self.frames += 1
+        rects = self.canvas.last_rects
+        self._events.emit(
+            "frame",
+            seq=header.seq,
+            keyframe=header.keyframe,
+            bytes=len(data),
+            width=header.width,
+            height=header.height,
+            rects=len(rects),
+            pixels=sum(r.w * r.h for r in rects),
+            latency_ms=round((decoded_ns - header.capture_ns) / 1e6, 3),
+        )
+
+
+async def join(
+    target: JoinTarget,
+    sink: EventSink,
+    *,
+    cafile: str | None = None,
+    rng: Callable[[int], bytes] = os.urandom,
+) -> Viewer:
+    """Connect and run admission; the returned Viewer is admitted."""
+    conn = await RelayConnection.open(target.relay_url, cafile=cafile)
+    try:
+        handshake = JoinerHandshake(target.session_id, target.secret, rng)
+        await conn.send(messages.Join(target.session_id, target.credential, handshake.start()))
+        reply = await _expect(conn, messages.PakeReply)
+        tag = handshake.finish(reply.member_id, reply.pake)
+        await conn.send(messages.PakeConfirm(reply.member_id, tag))
+        admit = await _expect(conn, messages.Admit)
+        pairwise = handshake.verify_admit(admit.tag)
+        ring = EpochRing()
+        ring.install(
+            admit.epoch,
+            unwrap_epoch_key(pairwise, target.session_id, reply.member_id, admit.epoch, admit.wrapped),
+        )
+    except RemoteProtocolError as exc:
+        await conn.close()
+        if exc.code == ErrorCode.ADMISSION_FAILED:
+            raise ClientError("Wrong session ID or password.", EXIT_REFUSED, exc.code) from exc
+        raise ClientError(f"Admission failed: {exc.text}", EXIT_REFUSED, exc.code) from exc
+    except BaseException:
+        await conn.close()
+        raise
+    sink.emit(
+        "joined",
+        f"Joined session {target.session_id:09d}.",
+        session_id=f"{target.session_id:09d}",
+        member_id=reply.member_id,
+    )
+    return Viewer(conn, target, reply.member_id, ring, pairwise, sink)
+
+
+async def _expect(conn: RelayConnection, kind: type[_M]) -> _M:
+    message, _ = await conn.recv()
+    if not isinstance(message, kind):
+        raise ClientError(
+            f"The relay sent {type(message).__name__} where {kind.__name__} was due.", 1
+        )
+    return message
+

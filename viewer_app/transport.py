@@ -1,0 +1,135 @@
+"""A client's one WebSocket to the relay, speaking protocol/ messages.
+
+Library errors are translated here, once: a refused or lost connection
+becomes a ClientError carrying the sentence to show and the exit status.
+"""
+
+from __future__ import annotations
+
+import ssl
+from types import TracebackType
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from protocol import messages
+from protocol.errors import ErrorCode, RemoteProtocolError, ScreenrelayError
+from protocol.version import SOFTWARE_VERSION
+from protocol.wire import MAX_FRAME_MESSAGE, PROTOCOL_VERSION
+
+#: Exit status when the relay refuses us (admission, sign-in, version, policy).
+EXIT_REFUSED: Final = 3
+#: Exit status when the relay cannot be reached or the connection is lost.
+EXIT_CONNECTION: Final = 4
+#: Seconds to wait for the relay to accept a connection.
+CONNECT_TIMEOUT: Final = 10.0
+
+
+class ClientError(ScreenrelayError):
+    """Something the user must be told, with the process's exit status."""
+
+    def __init__(self, text: str, status: int, code: ErrorCode | None = None) -> None:
+        super().__init__(text)
+        self.text = text
+        self.status = status
+        self.code = code
+
+
+def websocket_url(relay_url: str) -> str:
+    """``http://host:port`` -> ``ws://host:port/ws`` (https -> wss)."""
+    parts = urlsplit(relay_url.rstrip("/"))
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
+    if scheme is None or not parts.netloc:
+        raise ClientError(
+            f"{relay_url!r} is not a relay address; expected http(s)://host:port", 2
+        )
+    return urlunsplit((scheme, parts.netloc, parts.path + "/ws", "", ""))
+
+
+class RelayConnection:
+    """An open, greeted connection to a relay."""
+
+    def __init__(self, ws: ClientConnection, policy: dict[str, Any]) -> None:
+        self._ws = ws
+        #: The policy the relay said applies to this client.
+        self.policy = policy
+
+    @classmethod
+    async def open(cls, relay_url: str, *, cafile: str | None = None) -> RelayConnection:
+        """Connect, say Hello, and wait for Welcome (or the relay's refusal)."""
+        url = websocket_url(relay_url)
+        context: ssl.SSLContext | None = None
+        if url.startswith("wss:"):
+            context = ssl.create_default_context(cafile=cafile)
+        try:
+            ws = await connect(
+                url,
+                compression=None,
+                max_size=MAX_FRAME_MESSAGE + 1024,
+                open_timeout=CONNECT_TIMEOUT,
+                ssl=context,
+                ping_interval=20,
+                ping_timeout=20,
+                max_queue=4,
+            )
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+            raise ClientError(
+                f"Cannot reach the relay at {relay_url}: {exc}", EXIT_CONNECTION
+            ) from exc
+        conn = cls(ws, {})
+        await conn.send(messages.Hello(PROTOCOL_VERSION, SOFTWARE_VERSION))
+        welcome, _ = await conn.recv()
+        if not isinstance(welcome, messages.Welcome):
+            raise ClientError("The relay did not answer as a screenrelay relay.", EXIT_CONNECTION)
+        conn.policy = welcome.policy
+        return conn
+
+    async def send(self, message: messages.Message) -> None:
+        await self.send_bytes(messages.encode(message))
+
+    async def send_bytes(self, data: bytes | bytearray) -> None:
+        try:
+            await self._ws.send(data)
+        except ConnectionClosed as exc:
+            raise _lost(exc) from exc
+
+    async def recv(self) -> tuple[messages.Message, bytes]:
+        """The next message and its bytes; an Error from the relay raises ClientError."""
+        try:
+            data = await self._ws.recv(decode=False)
+        except ConnectionClosed as exc:
+            raise _lost(exc) from exc
+        if isinstance(data, str):
+            raise ClientError("The relay sent text; this is not a screenrelay relay.", 1)
+        try:
+            message = messages.parse(data)
+        except RemoteProtocolError as exc:
+            raise ClientError(f"The relay sent a malformed message: {exc.text}", 1) from exc
+        if isinstance(message, messages.Error):
+            status = EXIT_CONNECTION if message.code == ErrorCode.INTERNAL else EXIT_REFUSED
+            raise ClientError(message.text, status, message.code)
+        return message, data
+
+    async def close(self) -> None:
+        await self._ws.close()
+
+    async def __aenter__(self) -> RelayConnection:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _lost(exc: ConnectionClosed) -> ClientError:
+    return ClientError(
+        "Lost the connection to the relay (it stopped or the network failed); "
+        "the session is over for this client.",
+        EXIT_CONNECTION,
+    )

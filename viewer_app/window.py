@@ -1,0 +1,97 @@
+"""The viewer's window: Tk on the main thread, the session on a portal thread.
+
+The session thread hands over the newest picture only (a slot, not a queue);
+the window polls the slot and draws whatever is newest, so a slow window never
+slows decoding or backs anything up. Closing the window leaves the session.
+"""
+
+from __future__ import annotations
+
+import threading
+import tkinter as tk
+from concurrent.futures import CancelledError, Future
+from typing import Final
+
+from anyio.from_thread import start_blocking_portal
+from PIL import Image, ImageTk
+
+from protocol.frames import FrameHeader
+from viewer_app.decoder import Canvas
+from viewer_app.events import EventSink
+from viewer_app.running import find_client_error, report
+from viewer_app.session import JoinTarget, ViewerOptions, join
+
+#: Milliseconds between two looks at the picture slot (about 60 per second).
+POLL_MS: Final = 16
+
+
+class LatestPicture:
+    """A one-picture slot the session fills and the window empties."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._image: Image.Image | None = None
+        self.title = "screenrelay"
+
+    def show(self, canvas: Canvas, header: FrameHeader) -> None:
+        image = canvas.to_rgb_image()
+        with self._lock:
+            self._image = image
+
+    def take(self) -> Image.Image | None:
+        with self._lock:
+            image, self._image = self._image, None
+        return image
+
+
+def run_with_window(target: JoinTarget, sink: EventSink, options: ViewerOptions) -> int:
+    """Join and show the presenter's screen in a window until either side ends."""
+    slot = LatestPicture()
+
+    async def session() -> None:
+        viewer = await join(target, sink, cafile=options.cafile)
+        try:
+            await viewer.run(slot, options)
+        finally:
+            await viewer.close()
+
+    root = tk.Tk()
+    root.title(f"screenrelay: session {target.session_id:09d}")
+    label = tk.Label(root, text="Waiting for the presenter's screen...", bg="black", fg="white")
+    label.pack(fill=tk.BOTH, expand=True)
+    photo: list[ImageTk.PhotoImage] = []
+
+    with start_blocking_portal() as portal:
+        future: Future[None] = portal.start_task_soon(session)
+
+        def poll() -> None:
+            if future.done():
+                root.destroy()
+                return
+            image = slot.take()
+            if image is not None:
+                width = max(1, label.winfo_width())
+                height = max(1, label.winfo_height())
+                scale = min(1.0, width / image.width, height / image.height)
+                if scale < 1.0:
+                    image = image.resize(
+                        (max(1, int(image.width * scale)), max(1, int(image.height * scale))),
+                        Image.Resampling.LANCZOS,
+                    )
+                photo[:] = [ImageTk.PhotoImage(image)]
+                label.configure(image=photo[0], text="")
+            root.after(POLL_MS, poll)
+
+        root.protocol("WM_DELETE_WINDOW", lambda: future.cancel())
+        root.after(POLL_MS, poll)
+        root.mainloop()
+        try:
+            future.result()
+        except CancelledError:
+            return 0
+        except BaseException as exc:
+            error = find_client_error(exc)
+            if error is None:
+                raise
+            return report(sink, error)
+    return 0
