@@ -189,6 +189,7 @@ class _ShmView:
     """
 
     def __init__(self, impl: Any, box: dict[str, int], picture: Picture) -> None:
+        from mss import ScreenShotError
         from mss.linux.base import ALL_PLANES
         from mss.linux.xcbgen import ImageFormat, shm_get_image
 
@@ -207,6 +208,7 @@ class _ShmView:
             0,
         )
         self._get_image = shm_get_image
+        self._error = ScreenShotError
 
     @classmethod
     def attach(cls, sct: Any, box: dict[str, int]) -> _ShmView | None:
@@ -230,11 +232,9 @@ class _ShmView:
         return cls(impl, box, picture)
 
     def grab(self) -> Picture:
-        from mss.linux.xcbhelpers import XProtoError
-
         try:
             self._get_image(*self._request)
-        except XProtoError as exc:
+        except self._error as exc:
             raise CaptureError(f"cannot grab the screen: {exc}") from exc
         return self._picture
 

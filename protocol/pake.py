@@ -275,7 +275,11 @@ class JoinerHandshake:
     def start(self) -> bytes:
         """The PAKE message for Join."""
         self._step("start")
-        message: bytes = self._spake.start()
+        try:
+            message: bytes = self._spake.start()
+        except Exception:
+            self._state = _Joiner.FAILED
+            raise
         return message
 
     def finish(self, member_id: int, peer_msg: bytes) -> bytes:
@@ -290,7 +294,7 @@ class JoinerHandshake:
                     f"member id {member_id} is not a joiner's", ErrorCode.ADMISSION_FAILED
                 )
             k = _spake_finish(self._spake, peer_msg)
-        except RemoteProtocolError:
+        except Exception:
             self._state = _Joiner.FAILED
             raise
         finally:
@@ -349,7 +353,7 @@ class OrganizerHandshake:
         try:
             reply: bytes = spake.start()
             k = _spake_finish(spake, joiner_msg)
-        except RemoteProtocolError:
+        except Exception:
             self._state = _Organizer.FAILED
             raise
         self._confirm, self._pairwise = derive_admission_keys(k, self._session_id, self._member_id)

@@ -58,13 +58,14 @@ class JsonProcess:
         self._thread.start()
 
     def _read(self, stream: IO[bytes]) -> None:
-        for line in stream:
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                event = {"event": "non_json", "line": line.decode(errors="replace")}
-            self.events.append(event)
-            self._queue.put(event)
+        with stream:
+            for line in stream:
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    event = {"event": "non_json", "line": line.decode(errors="replace")}
+                self.events.append(event)
+                self._queue.put(event)
         self._queue.put(None)
 
     def wait_for(self, name: str, timeout: float = 20.0) -> dict[str, Any]:
@@ -117,6 +118,7 @@ class JsonProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._thread.join(timeout=5)
         self._stderr.close()
 
 

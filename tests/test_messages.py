@@ -18,7 +18,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from protocol.codec import MAX_ENCODED_SIZE, MAX_JSON, Kind, Writer
+from protocol.codec import MAX_ENCODED_SIZE, MAX_JSON, Kind, Writer, load_json
 from protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from protocol.messages import (
     LAYOUTS,
@@ -520,6 +520,12 @@ def test_json_cap() -> None:
     error = refused(welcome_with_json(raw))
     assert error.__cause__ is None  # refused on the prefix, before json.loads
     assert f"{MAX_JSON + 1} bytes" in error.text
+
+
+@pytest.mark.parametrize("raw", [b"[]", b"1", b"null", b'"{}"'])
+def test_load_json_refuses_non_objects(raw: bytes) -> None:
+    with pytest.raises(RemoteProtocolError, match="must be an object"):
+        load_json(raw)
 
 
 def test_non_canonical_json_is_accepted() -> None:

@@ -554,3 +554,17 @@ def test_guard_with_real_handshakes() -> None:
             guard.failed(member)
     assert guard.locked
     assert admitted == []
+
+
+def test_a_broken_rng_spends_the_handshake() -> None:
+    joiner = JoinerHandshake(SESSION, PASSWORD, lambda n: b"short")
+    with pytest.raises(LocalProtocolError):
+        joiner.start()
+    with pytest.raises(LocalProtocolError, match="state FAILED"):
+        joiner.start()
+    organizer = OrganizerHandshake(SESSION, MEMBER, PASSWORD, lambda n: b"short")
+    joiner_msg = JoinerHandshake(SESSION, PASSWORD, det_rng("joiner")).start()
+    with pytest.raises(LocalProtocolError):
+        organizer.respond(joiner_msg)
+    with pytest.raises(LocalProtocolError, match="state FAILED"):
+        organizer.respond(joiner_msg)

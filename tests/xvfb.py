@@ -4,7 +4,7 @@
         subprocess.run([...], env={**os.environ, "DISPLAY": display})
 
 The server runs with MIT-SHM (as real desktops have it), listens on no TCP
-port, and is stopped (terminate, then kill) when the block ends. Nothing in
+port, does not reset when its last client leaves, and is stopped (terminate, then kill) when the block ends. Nothing in
 ``os.environ`` is changed: pass ``display`` on.
 
 A free display number is searched from ``FIRST_DISPLAY`` upward, skipping any
@@ -71,6 +71,10 @@ def _start(xvfb: str, number: int, width: int, height: int) -> subprocess.Popen[
                 "MIT-SHM",
                 "-nolisten",
                 "tcp",
+                # Keep the screen (root background included) when the last
+                # client disconnects; a reset would also refuse connections
+                # for a moment.
+                "-noreset",
                 "-displayfd",
                 str(write_end),
             ],

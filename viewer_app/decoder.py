@@ -58,6 +58,8 @@ class Canvas:
         self._keyframes = 0
         self._refused = 0
         self._rects = 0
+        #: The rects the last applied payload drew.
+        self.last_rects: tuple[Rect, ...] = ()
         self._bytes_in = 0
         self._last_apply_ms = 0.0
 
@@ -127,6 +129,7 @@ class Canvas:
         self._frames += 1
         self._keyframes += header.keyframe
         self._rects += len(rects)
+        self.last_rects = tuple(rects)
         self._bytes_in += len(memoryview(payload))
         self._last_apply_ms = (time.perf_counter_ns() - started) / 1e6
         return header
