@@ -22,10 +22,15 @@ def _region(text: str) -> tuple[int, int, int, int]:
 
 def add_parser(sub: Any) -> None:
     host = sub.add_parser("host", help="start a session as its organizer")
-    host.add_argument("--relay", required=True, metavar="URL", help="relay address, http(s)://host:port")
+    host.add_argument(
+        "--relay", required=True, metavar="URL", help="relay address, http(s)://host:port"
+    )
     host.add_argument("--user", required=True, help="organizer account name")
-    host.add_argument("--password-stdin", action="store_true",
-                      help="read the account password from the first line of standard input")
+    host.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the account password from the first line of standard input",
+    )
     host.add_argument("--share", action="store_true", help="share the screen at once")
     host.add_argument("--monitor", type=int, default=1, help="monitor to share (1 = first)")
     host.add_argument("--region", type=_region, metavar="L,T,W,H", help="share only this region")
@@ -40,8 +45,14 @@ def run(args: argparse.Namespace) -> int:
 
     password = read_secret(f"Password for {args.user}: ", from_stdin=args.password_stdin)
     options = HostOptions(
-        relay_url=args.relay, user=args.user, password=password, share=args.share,
-        monitor=args.monitor, region=args.region, fps=args.fps, cafile=args.cafile,
+        relay_url=args.relay,
+        user=args.user,
+        password=password,
+        share=args.share,
+        monitor=args.monitor,
+        region=args.region,
+        fps=args.fps,
+        cafile=args.cafile,
     )
     sink = EventSink(json_mode=args.json)
 

@@ -154,7 +154,7 @@ class TileEncoder:
         header = FrameHeader(FLAG_KEYFRAME if keyframe else 0, seq, capture_ns, *self._size)
         rects = [self._rect(row, first, end) for row, first, end in runs]
         head = encode_frame_header(header, rects)
-        blob = self._compressor.compress(self._pack(frame, rects, keyframe))
+        blob = self._compressor.compress(self._pack(frame, rects))
         payload = head + blob
 
         self._have_previous = True
@@ -201,22 +201,32 @@ class TileEncoder:
         h = min(y + self.tile, self.height) - y
         return Rect(x, y, w, h, Encoding.RAW_BGRX, w * h * 4)
 
-    def _pack(self, frame: Picture, rects: list[Rect], keyframe: bool) -> memoryview:
+    def _pack(self, frame: Picture, rects: list[Rect]) -> memoryview:
         """Bring the rects' pixels together in rect order, updating the copy
         of the previous picture; return the bytes to compress."""
-        if keyframe:
-            np.copyto(self._previous, frame)
-            if frame.flags.c_contiguous:
-                # Full-width tile rows in order are the picture's own memory.
-                return frame.reshape(-1).data
+        if frame.flags.c_contiguous and self._whole_rows(rects):
+            # Full-width tile rows one after another (every key frame, any
+            # change that touches every tile of its rows) are already in
+            # rect order in the picture's own memory: no gathering.
+            top, bottom = rects[0].y, rects[-1].y + rects[-1].h
+            np.copyto(self._previous[top:bottom], frame[top:bottom])
+            return frame[top:bottom].reshape(-1).data
         offset = 0
         for r in rects:
             source = frame[r.y : r.y + r.h, r.x : r.x + r.w]
             np.copyto(self._gather[offset : offset + r.length].reshape(r.h, r.w, 4), source)
-            if not keyframe:
-                np.copyto(self._previous[r.y : r.y + r.h, r.x : r.x + r.w], source)
+            np.copyto(self._previous[r.y : r.y + r.h, r.x : r.x + r.w], source)
             offset += r.length
         return self._gather[:offset].data
+
+    def _whole_rows(self, rects: list[Rect]) -> bool:
+        """True if the rects are full-width bands, each right below the last."""
+        bottom = rects[0].y
+        for r in rects:
+            if r.x != 0 or r.w != self.width or r.y != bottom:
+                return False
+            bottom = r.y + r.h
+        return True
 
 
 def _runs(changed: npt.NDArray[np.bool_]) -> list[tuple[int, int, int]]:

@@ -95,8 +95,11 @@ class Host:
             message, _ = await self._conn.recv()
             now = time.time()
             if isinstance(message, messages.JoinRequest):
-                self._events.emit("join_request", member_id=message.member_id,
-                                  credential=message.credential.name.lower())
+                self._events.emit(
+                    "join_request",
+                    member_id=message.member_id,
+                    credential=message.credential.name.lower(),
+                )
                 await self.send(org.on_join_request(message, now))
             elif isinstance(message, messages.PakeConfirm):
                 answer = org.on_confirm(message)
@@ -104,7 +107,8 @@ class Host:
                 self._events.emit(
                     "admitted" if admitted else "admission_failed",
                     f"Participant {message.member_id} joined." if admitted else None,
-                    member_id=message.member_id, locked=org.locked,
+                    member_id=message.member_id,
+                    locked=org.locked,
                 )
                 await self.send(answer)
             elif isinstance(message, messages.MemberJoined):
@@ -113,8 +117,12 @@ class Host:
                 async with self._send_lock:
                     for update in org.on_member_left(message.member_id, now):
                         await self._conn.send(update)
-                self._events.emit("member_left", f"Participant {message.member_id} left.",
-                                  member_id=message.member_id, epoch=org.epoch)
+                self._events.emit(
+                    "member_left",
+                    f"Participant {message.member_id} left.",
+                    member_id=message.member_id,
+                    epoch=org.epoch,
+                )
             elif isinstance(message, messages.KeyframeRequest):
                 self._want_keyframe = True
             elif isinstance(message, messages.SessionEnded):
@@ -148,13 +156,16 @@ class Host:
             )
             width, height = source.size
             encoder = TileEncoder(width, height)
-            self._events.emit("sharing", f"Sharing a {width}x{height} screen.",
-                              width=width, height=height)
+            self._events.emit(
+                "sharing", f"Sharing a {width}x{height} screen.", width=width, height=height
+            )
             await self._share_loop(worker, source, encoder)
         finally:
             worker.close()
 
-    async def _share_loop(self, worker: WorkerThread, source: ScreenSource, encoder: TileEncoder) -> None:
+    async def _share_loop(
+        self, worker: WorkerThread, source: ScreenSource, encoder: TileEncoder
+    ) -> None:
         interval = 1.0 / self._options.fps
         seq = 0
         while True:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Final
 
 from protocol import messages
+from protocol.errors import RemoteProtocolError
 from protocol.keys import new_epoch_key, wrap_epoch_key
 from protocol.pake import AdmissionGuard, OrganizerHandshake
 from protocol.sframe import SenderCipher
@@ -57,6 +58,8 @@ class Organizer:
         self._guard = AdmissionGuard(MAX_FAILURES)
         self._pending: dict[int, OrganizerHandshake] = {}
         self._admitted: dict[int, _Admitted] = {}
+        #: Every member id ever offered; the relay may not reuse one.
+        self._seen: set[int] = set()
         self.epoch = 1
         self._epoch_key = new_epoch_key(rng)
         self._rekeyed_at = now
@@ -72,44 +75,58 @@ class Organizer:
         return sorted(self._admitted)
 
     def on_join_request(self, request: messages.JoinRequest, now: float) -> messages.Message:
-        """Answer a joiner's first PAKE message (or reject it if locked)."""
+        """Answer a joiner's first PAKE message, or reject it.
+
+        The relay is not trusted here: a member id it already used, or the
+        organizer's own, is rejected like a failed attempt, never a crash.
+        """
+        member_id = request.member_id
         secret = self._secrets.get(request.credential)
-        if self.locked or secret is None:
-            return messages.Reject(request.member_id, messages.RejectReason.LOCKED)
-        handshake = OrganizerHandshake(self.session_id, request.member_id, secret, self._rng)
+        if (
+            self.locked
+            or secret is None
+            or member_id in self._seen
+            or member_id <= ORGANIZER_MEMBER
+        ):
+            return messages.Reject(member_id, self._reject_reason())
+        self._seen.add(member_id)
+        self._guard.begin(member_id, now)
+        handshake = OrganizerHandshake(self.session_id, member_id, secret, self._rng)
         try:
             reply = handshake.respond(request.pake)
-        except Exception:  # a malformed PAKE message is a failed attempt
-            self._guard.begin(request.member_id, now)
-            self._guard.failed(request.member_id)
-            return messages.Reject(request.member_id, messages.RejectReason.CONFIRM_FAILED)
-        self._guard.begin(request.member_id, now)
-        self._pending[request.member_id] = handshake
-        return messages.PakeReply(request.member_id, reply)
+        except RemoteProtocolError:  # a malformed PAKE message is a failed attempt
+            self._guard.failed(member_id)
+            return messages.Reject(member_id, self._reject_reason())
+        self._pending[member_id] = handshake
+        return messages.PakeReply(member_id, reply)
 
     def on_confirm(self, confirm: messages.PakeConfirm) -> messages.Message:
         """Admit a joiner whose tag checks out; reject otherwise."""
-        handshake = self._pending.pop(confirm.member_id, None)
-        if handshake is None or self.locked or not handshake.check(confirm.tag):
-            if handshake is not None:
-                self._guard.failed(confirm.member_id)
-            reason = (
-                messages.RejectReason.LOCKED if self.locked
-                else messages.RejectReason.CONFIRM_FAILED
-            )
-            return messages.Reject(confirm.member_id, reason)
-        self._guard.succeeded(confirm.member_id)
+        member_id = confirm.member_id
+        handshake = self._pending.pop(member_id, None)
+        if handshake is None:
+            return messages.Reject(member_id, self._reject_reason())
+        if not handshake.check(confirm.tag):
+            self._guard.failed(member_id)
+            return messages.Reject(member_id, self._reject_reason())
+        if not self._guard.succeeded(member_id):  # locked while this one was in flight
+            return messages.Reject(member_id, messages.RejectReason.LOCKED)
         pairwise = handshake.pairwise_key
-        self._admitted[confirm.member_id] = _Admitted(pairwise)
+        self._admitted[member_id] = _Admitted(pairwise)
         wrapped = wrap_epoch_key(
-            pairwise, self.session_id, confirm.member_id, self.epoch, self._epoch_key, self._rng
+            pairwise, self.session_id, member_id, self.epoch, self._epoch_key, self._rng
         )
-        return messages.Admit(confirm.member_id, handshake.organizer_tag(), self.epoch, wrapped)
+        return messages.Admit(member_id, handshake.organizer_tag(), self.epoch, wrapped)
+
+    def _reject_reason(self) -> messages.RejectReason:
+        if self.locked:
+            return messages.RejectReason.LOCKED
+        return messages.RejectReason.CONFIRM_FAILED
 
     def on_member_left(self, member_id: int, now: float) -> list[messages.Message]:
         """Forget a member; if it was admitted, rekey so it cannot read on."""
         if self._pending.pop(member_id, None) is not None:
-            self._guard.failed(member_id)
+            self._guard.failed(member_id)  # left before confirming: a failed attempt
         if self._admitted.pop(member_id, None) is None:
             return []
         return self.rekey(now)
@@ -125,7 +142,11 @@ class Organizer:
                 member_id,
                 self.epoch,
                 wrap_epoch_key(
-                    member.pairwise, self.session_id, member_id, self.epoch, self._epoch_key,
+                    member.pairwise,
+                    self.session_id,
+                    member_id,
+                    self.epoch,
+                    self._epoch_key,
                     self._rng,
                 ),
             )

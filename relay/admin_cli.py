@@ -22,8 +22,11 @@ def add_parser(sub: Any) -> None:
     add = user.add_parser("add", help="create an account")
     add.add_argument("name")
     add.add_argument("--role", choices=["organizer", "admin"], required=True)
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of standard input")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
     add.set_defaults(run=_user_add)
     listing = user.add_parser("list", help="list accounts")
     listing.set_defaults(run=_user_list)
@@ -40,8 +43,9 @@ def _store(args: argparse.Namespace) -> SqliteStore:
 def _user_add(args: argparse.Namespace) -> int:
     from relay.cli import read_secret
 
-    password = read_secret(f"Password for {args.name}: ", from_stdin=args.password_stdin,
-                           confirm=True)
+    password = read_secret(
+        f"Password for {args.name}: ", from_stdin=args.password_stdin, confirm=True
+    )
     problem = check_password_strength(password)
     if problem is not None:
         print(f"screenrelay: {problem}")

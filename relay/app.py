@@ -79,8 +79,9 @@ def build_app(ctx: RelayContext) -> Starlette:
         await endpoint.serve(websocket, ctx)
 
     async def healthz(_request: Request) -> Response:
-        return JSONResponse({"ok": True, "version": SOFTWARE_VERSION,
-                             "sessions": len(ctx.directory.sessions)})
+        return JSONResponse(
+            {"ok": True, "version": SOFTWARE_VERSION, "sessions": len(ctx.directory.sessions)}
+        )
 
     async def join_page(request: Request) -> Response:
         session = request.path_params.get("session", "")

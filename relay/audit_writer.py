@@ -81,4 +81,3 @@ class AuditWriter:
             self.refused += 1
         else:
             self.written += 1
-

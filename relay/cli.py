@@ -49,19 +49,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="screenrelay",
-        description="Self-hosted screen sharing with consent; the relay cannot read what it forwards.",
+        description=(
+            "Self-hosted screen sharing with consent; the relay cannot read what it forwards."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"screenrelay {SOFTWARE_VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     relay = sub.add_parser("relay", help="run a relay")
     relay.add_argument("--data", type=Path, default=None, help="data directory (SQLite store)")
-    relay.add_argument("--listen", type=parse_listen, default=("127.0.0.1", 8080),
-                       metavar="HOST:PORT", help="address to serve on (default 127.0.0.1:8080)")
+    relay.add_argument(
+        "--listen",
+        type=parse_listen,
+        default=("127.0.0.1", 8080),
+        metavar="HOST:PORT",
+        help="address to serve on (default 127.0.0.1:8080)",
+    )
     relay.add_argument("--tls-cert", type=Path, help="PEM certificate chain for HTTPS")
     relay.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
-    relay.add_argument("--min-client-version", default=SOFTWARE_VERSION,
-                       help="oldest client version allowed (default: this version)")
+    relay.add_argument(
+        "--min-client-version",
+        default=SOFTWARE_VERSION,
+        help="oldest client version allowed (default: this version)",
+    )
     relay.set_defaults(run=_run_relay)
 
     admin_cli.add_parser(sub)

@@ -14,6 +14,7 @@ from relay.config import RelayConfig
 from relay.sessions import AuditRecord, Directory
 from relay.store import Account, DetailValue, Store
 
+
 class RelayContext:
     """The directory, the store and the limits of one relay process."""
 

@@ -32,11 +32,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError
+from protocol.version import SOFTWARE_VERSION, parse_version
 from protocol.wire import MAX_FRAME_MESSAGE, PROTOCOL_VERSION, Tag
 from relay.context import RelayContext
 from relay.peer import Peer
 from relay.sessions import LiveSession, Member
-from protocol.version import SOFTWARE_VERSION, parse_version
 
 log = logging.getLogger("screenrelay.relay")
 

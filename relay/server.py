@@ -35,7 +35,10 @@ def run(config: RelayConfig) -> None:
     scheme = "https" if config.tls_cert else "http"
     log.info(
         "screenrelay relay on %s://%s:%d (data in %s)",
-        scheme, config.host, config.port, config.data_dir,
+        scheme,
+        config.host,
+        config.port,
+        config.data_dir,
     )
     uv_config = uvicorn.Config(
         app,

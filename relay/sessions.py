@@ -252,15 +252,28 @@ class Directory:
                 del session.members[member.member_id]
                 member.peer.close(ErrorCode.NOT_ALLOWED, "The session is full.")
                 session.organizer.send(messages.MemberLeft(member.member_id))
-                self._record("join_refused", None, member.peer.address, session.session_id, now,
-                             reason="session full", member=member.member_id)
+                self._record(
+                    "join_refused",
+                    None,
+                    member.peer.address,
+                    session.session_id,
+                    now,
+                    reason="session full",
+                    member=member.member_id,
+                )
                 return
         member.state = next_state
         member.peer.send(message)
         if isinstance(message, messages.Admit):
             session.organizer.send(messages.MemberJoined(member.member_id, member.peer.address))
-            self._record("joined", None, member.peer.address, session.session_id, now,
-                         member=member.member_id)
+            self._record(
+                "joined",
+                None,
+                member.peer.address,
+                session.session_id,
+                now,
+                member=member.member_id,
+            )
             session.request_keyframe(now)
 
     def end_session(self, session: LiveSession, now: float, *, reason: str) -> None:
@@ -269,16 +282,29 @@ class Directory:
             return
         del self.sessions[session.session_id]
         for member in session.members.values():
-            member.peer.send(messages.SessionEnded(ErrorCode.SESSION_ENDED, "The session has ended."))
+            member.peer.send(
+                messages.SessionEnded(ErrorCode.SESSION_ENDED, "The session has ended.")
+            )
             member.peer.close(None)
-        session.organizer.send(messages.SessionEnded(ErrorCode.SESSION_ENDED, "The session has ended."))
+        session.organizer.send(
+            messages.SessionEnded(ErrorCode.SESSION_ENDED, "The session has ended.")
+        )
         session.organizer.close(None)
-        self._record("session_ended", session.organizer_name, None, session.session_id, now,
-                     reason=reason, duration=round(now - session.started_at, 3))
+        self._record(
+            "session_ended",
+            session.organizer_name,
+            None,
+            session.session_id,
+            now,
+            reason=reason,
+            duration=round(now - session.started_at, 3),
+        )
 
     # -- joiners ------------------------------------------------------------
 
-    def join(self, peer: Peer, message: messages.Join, now: float) -> tuple[LiveSession, Member] | None:
+    def join(
+        self, peer: Peer, message: messages.Join, now: float
+    ) -> tuple[LiveSession, Member] | None:
         """Start a joiner's admission; None if refused (the peer is closed)."""
         if not self._address_joins.allow(peer.address, now) or not self._session_joins.allow(
             message.session_id, now
@@ -291,8 +317,13 @@ class Directory:
         if session is None or member_id is None:
             peer.close(ErrorCode.ADMISSION_FAILED, not_before=now + self._config.failure_floor)
             self._record(
-                "join_refused", None, peer.address, None, now,
-                reason="admission failed", requested=message.session_id,
+                "join_refused",
+                None,
+                peer.address,
+                None,
+                now,
+                reason="admission failed",
+                requested=message.session_id,
             )
             return None
         member = Member(member_id, peer, JoinState.AWAIT_REPLY, now)
@@ -320,8 +351,9 @@ class Directory:
         if self.sessions.get(session.session_id) is session:
             session.organizer.send(messages.MemberLeft(member.member_id))
         if member.state is JoinState.ADMITTED:
-            self._record("left", None, member.peer.address, session.session_id, now,
-                         member=member.member_id)
+            self._record(
+                "left", None, member.peer.address, session.session_id, now, member=member.member_id
+            )
 
     # -- frames -------------------------------------------------------------
 
@@ -361,15 +393,29 @@ class Directory:
         """Fail admissions that took longer than ADMISSION_TIMEOUT."""
         for session in list(self.sessions.values()):
             for member in list(session.members.values()):
-                if member.state is not JoinState.ADMITTED and now - member.joined_at > ADMISSION_TIMEOUT:
+                if (
+                    member.state is not JoinState.ADMITTED
+                    and now - member.joined_at > ADMISSION_TIMEOUT
+                ):
                     self._fail_admission(session, member, now, reason="timeout")
                     session.organizer.send(messages.MemberLeft(member.member_id))
 
-    def _fail_admission(self, session: LiveSession, member: Member, now: float, *, reason: str) -> None:
+    def _fail_admission(
+        self, session: LiveSession, member: Member, now: float, *, reason: str
+    ) -> None:
         session.members.pop(member.member_id, None)
-        member.peer.close(ErrorCode.ADMISSION_FAILED, not_before=member.joined_at + self._config.failure_floor)
-        self._record("join_refused", None, member.peer.address, session.session_id, now,
-                     reason=reason, member=member.member_id)
+        member.peer.close(
+            ErrorCode.ADMISSION_FAILED, not_before=member.joined_at + self._config.failure_floor
+        )
+        self._record(
+            "join_refused",
+            None,
+            member.peer.address,
+            session.session_id,
+            now,
+            reason=reason,
+            member=member.member_id,
+        )
 
     def _record(
         self,

@@ -36,8 +36,9 @@ def free_port() -> int:
 class JsonProcess:
     """A client process whose stdout is JSON lines, read on a thread."""
 
-    def __init__(self, args: list[str], *, env: dict[str, str], stdin_text: str = "",
-                 log: Path) -> None:
+    def __init__(
+        self, args: list[str], *, env: dict[str, str], stdin_text: str = "", log: Path
+    ) -> None:
         self.args = args
         self.log = log
         self._stderr = log.open("wb")
@@ -74,15 +75,19 @@ class JsonProcess:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"no {name!r} event within {timeout}s; saw {self.events[-5:]}"
-                                     f"\nstderr: {self.stderr()[-2000:]}")
+                raise AssertionError(
+                    f"no {name!r} event within {timeout}s; saw {self.events[-5:]}"
+                    f"\nstderr: {self.stderr()[-2000:]}"
+                )
             try:
                 event = self._queue.get(timeout=remaining)
             except queue.Empty:
                 continue
             if event is None:
-                raise AssertionError(f"process exited ({self.proc.wait()}) before {name!r}; "
-                                     f"saw {self.events[-5:]}\nstderr: {self.stderr()[-2000:]}")
+                raise AssertionError(
+                    f"process exited ({self.proc.wait()}) before {name!r}; "
+                    f"saw {self.events[-5:]}\nstderr: {self.stderr()[-2000:]}"
+                )
             if event.get("event") == name:
                 return event
 
@@ -143,30 +148,46 @@ class Relay:
     def admin(self, *args: str, stdin_text: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*SCREENRELAY, "admin", "--data", str(self.data), *args],
-            input=stdin_text, capture_output=True, text=True, env=self.env(), timeout=60,
+            input=stdin_text,
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            timeout=60,
             check=False,
         )
 
     def add_organizer(self, name: str = ORGANIZER, password: str = ORGANIZER_PASSWORD) -> None:
-        done = self.admin("user", "add", name, "--role", "organizer", "--password-stdin",
-                          stdin_text=password + "\n")
+        done = self.admin(
+            "user",
+            "add",
+            name,
+            "--role",
+            "organizer",
+            "--password-stdin",
+            stdin_text=password + "\n",
+        )
         assert done.returncode == 0, done.stdout + done.stderr
 
     def start(self) -> None:
         log = self.log.open("ab")
         self.proc = subprocess.Popen(
             [*SCREENRELAY, "relay", "--data", str(self.data), "--listen", f"127.0.0.1:{self.port}"],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=self.env(),
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            env=self.env(),
         )
         log.close()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"relay exited: {self.log.read_text()}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response,
+            ):
+                if response.status == 200:
+                    return
             time.sleep(0.1)
         raise AssertionError(f"relay did not come up: {self.log.read_text()}")
 
@@ -213,20 +234,32 @@ class Processes:
 
     def host(self, *extra: str, relay_url: str | None = None) -> JsonProcess:
         proc = JsonProcess(
-            ["host", "--relay", relay_url or self.relay.url, "--user", ORGANIZER,
-             "--password-stdin", "--json", *extra],
-            env=self.env(), stdin_text=ORGANIZER_PASSWORD + "\n", log=self._log("host"),
+            [
+                "host",
+                "--relay",
+                relay_url or self.relay.url,
+                "--user",
+                ORGANIZER,
+                "--password-stdin",
+                "--json",
+                *extra,
+            ],
+            env=self.env(),
+            stdin_text=ORGANIZER_PASSWORD + "\n",
+            log=self._log("host"),
         )
         self._all.append(proc)
         return proc
 
-    def join(self, target: str, *extra: str, password: str | None = None,
-             relay_url: str | None = None) -> JsonProcess:
+    def join(
+        self, target: str, *extra: str, password: str | None = None, relay_url: str | None = None
+    ) -> JsonProcess:
         args = ["join", target, "--json", *extra]
         if password is not None:
             args += ["--relay", relay_url or self.relay.url, "--password-stdin"]
-        proc = JsonProcess(args, env=self.env(), stdin_text=(password or "") + "\n",
-                           log=self._log("viewer"))
+        proc = JsonProcess(
+            args, env=self.env(), stdin_text=(password or "") + "\n", log=self._log("viewer")
+        )
         self._all.append(proc)
         return proc
 

@@ -43,7 +43,9 @@ def show(display: str, picture: RGB, path: Path) -> None:
     subprocess.run(
         ["display", "-window", "root", str(path)],
         env={"DISPLAY": display, "PATH": "/usr/bin:/bin"},
-        check=False, capture_output=True, timeout=30,
+        check=False,
+        capture_output=True,
+        timeout=30,
     )
 
 
@@ -58,7 +60,7 @@ def canary_row_bytes(picture: RGB, row: int = 10) -> bytes:
 
 def contains_canary(blob: bytes, picture: RGB) -> bool:
     """Whether ``blob`` holds 48 consecutive canary bytes in BGR, BGRX, RGB or RGBA order."""
-    left, top, w, _h = CANARY_BOX
+    left, top, _w, _h = CANARY_BOX
     rgb = picture[top + 10, left : left + 16]
     needles = [
         rgb.tobytes(),
@@ -76,11 +78,14 @@ def contains_canary(blob: bytes, picture: RGB) -> bool:
 ANIMATOR = Path(__file__).with_name("animate.py")
 
 
-def start_animator(display: str, box: tuple[int, int, int, int], fps: float) -> subprocess.Popen[bytes]:
+def start_animator(
+    display: str, box: tuple[int, int, int, int], fps: float
+) -> subprocess.Popen[bytes]:
     """A Tk window at ``box`` whose pixels change ``fps`` times a second."""
     left, top, width, height = box
     return subprocess.Popen(
         [sys.executable, str(ANIMATOR), str(left), str(top), str(width), str(height), str(fps)],
         env={"DISPLAY": display, "PATH": "/usr/bin:/bin"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )

@@ -38,12 +38,18 @@ def test_viewer_reconstructs_the_screen_pixel_exactly(
 ) -> None:
     picture = scenes.desktop_picture(*SCREEN, seed=1)
     scenes.show(display, picture, tmp_path / "scene.png")
-    host, started = start_session(procs)
+    _host, started = start_session(procs)
     assert len(started["session_id"]) == 9 and started["session_id"].isdigit()
     assert started["link"].startswith(f"{procs.relay.url}/j/{started['session_id']}#")
 
-    viewer = procs.join(started["session_id"], "--save", str(tmp_path / "out"),
-                        "--frames", "1", password=started["password"])
+    viewer = procs.join(
+        started["session_id"],
+        "--save",
+        str(tmp_path / "out"),
+        "--frames",
+        "1",
+        password=started["password"],
+    )
     joined = viewer.wait_for("joined")
     assert joined["session_id"] == started["session_id"]
     frame = viewer.wait_for("frame")
@@ -58,7 +64,7 @@ def test_joining_by_link_works_and_a_change_arrives_as_a_delta_of_changed_tiles(
 ) -> None:
     picture = scenes.desktop_picture(*SCREEN, seed=2)
     scenes.show(display, picture, tmp_path / "a.png")
-    host, started = start_session(procs)
+    _host, started = start_session(procs)
     viewer = procs.join(started["link"], "--save", str(tmp_path / "out"), "--frames", "2")
     first = viewer.wait_for("frame")
     assert first["keyframe"] is True
@@ -80,15 +86,22 @@ def test_wrong_password_and_unknown_id_fail_the_same_way(
 ) -> None:
     scenes.show(display, scenes.desktop_picture(*SCREEN, seed=3), tmp_path / "s.png")
     host, started = start_session(procs)
-    wrong = procs.join(started["session_id"], "--save", str(tmp_path / "w"),
-                       password="not-the-password")
+    wrong = procs.join(
+        started["session_id"], "--save", str(tmp_path / "w"), password="not-the-password"
+    )
     unknown_id = "100000000" if started["session_id"] != "100000000" else "100000001"
     unknown = procs.join(unknown_id, "--save", str(tmp_path / "u"), password=started["password"])
     errors = [wrong.wait_for("error"), unknown.wait_for("error")]
     assert wrong.wait_exit() == unknown.wait_exit() == 3
-    assert errors[0] == errors[1] == {
-        "event": "error", "message": "Wrong session ID or password.", "code": "admission_failed",
-    }
+    assert (
+        errors[0]
+        == errors[1]
+        == {
+            "event": "error",
+            "message": "Wrong session ID or password.",
+            "code": "admission_failed",
+        }
+    )
     for proc in (wrong, unknown):
         assert not [e for e in proc.events if e["event"] in ("joined", "frame")]
     assert not list((tmp_path / "w").glob("*.png")) and not list((tmp_path / "u").glob("*.png"))
@@ -109,9 +122,15 @@ def test_screen_content_is_nowhere_on_the_relay_or_the_wire(
     scenes.show(display, picture, tmp_path / "scene.png")
     host, started = start_session(procs)
     with TcpTap("127.0.0.1", relay.port) as tap:
-        viewer = procs.join(started["session_id"], "--save", str(tmp_path / "out"),
-                            "--frames", "1", password=started["password"],
-                            relay_url=f"http://127.0.0.1:{tap.port}")
+        viewer = procs.join(
+            started["session_id"],
+            "--save",
+            str(tmp_path / "out"),
+            "--frames",
+            "1",
+            password=started["password"],
+            relay_url=f"http://127.0.0.1:{tap.port}",
+        )
         viewer.wait_for("frame")
         assert viewer.wait_exit() == 0
         wire = tap.recorded()
@@ -140,7 +159,7 @@ def test_a_stalled_viewer_does_not_slow_the_other_or_grow_the_relay(
     scenes.show(display, scenes.desktop_picture(*SCREEN, seed=5), tmp_path / "s.png")
     animator = scenes.start_animator(display, (400, 200, 320, 240), fps=20)
     try:
-        host, started = start_session(procs)
+        _host, started = start_session(procs)
         healthy = procs.join(started["session_id"], "--no-window", password=started["password"])
         stalled = procs.join(started["session_id"], "--no-window", password=started["password"])
         healthy.wait_for("frame")
@@ -181,11 +200,12 @@ def test_relay_restart_mid_session_is_reported_and_nothing_hangs(
         assert proc.wait_exit(timeout=10) == 4
     # A restarted relay serves a new session at once; the old ID is gone.
     relay.start()
-    again, restarted = start_session(procs)
+    _again, restarted = start_session(procs)
     late = procs.join(started["session_id"], "--no-window", password=started["password"])
     assert late.wait_for("error")["code"] == "admission_failed"
-    fresh = procs.join(restarted["session_id"], "--no-window", "--frames", "1",
-                       password=restarted["password"])
+    fresh = procs.join(
+        restarted["session_id"], "--no-window", "--frames", "1", password=restarted["password"]
+    )
     fresh.wait_for("frame")
     assert fresh.wait_exit() == 0
 

@@ -20,11 +20,18 @@ LINK = b"L" * 32
 
 
 def organizer() -> Organizer:
-    return Organizer(SESSION, {Credential.PASSWORD: PASSWORD, Credential.LINK: LINK}, os.urandom, 0.0)
+    return Organizer(
+        SESSION, {Credential.PASSWORD: PASSWORD, Credential.LINK: LINK}, os.urandom, 0.0
+    )
 
 
-def attempt(org: Organizer, member: int, secret: bytes, credential: Credential = Credential.PASSWORD,
-            now: float = 0.0) -> tuple[messages.Message, JoinerHandshake]:
+def attempt(
+    org: Organizer,
+    member: int,
+    secret: bytes,
+    credential: Credential = Credential.PASSWORD,
+    now: float = 0.0,
+) -> tuple[messages.Message, JoinerHandshake]:
     joiner = JoinerHandshake(SESSION, secret, os.urandom)
     reply = org.on_join_request(messages.JoinRequest(member, credential, joiner.start()), now)
     if not isinstance(reply, messages.PakeReply):
@@ -84,7 +91,9 @@ def test_a_leaving_member_gets_no_key_for_the_next_epoch() -> None:
     leave, _ = attempt(org, 3, PASSWORD)
     assert isinstance(stay, messages.Admit) and isinstance(leave, messages.Admit)
     updates = org.on_member_left(3, 10.0)
-    assert [(u.member_id, u.epoch) for u in updates if isinstance(u, messages.KeyUpdate)] == [(2, 2)]
+    assert [(u.member_id, u.epoch) for u in updates if isinstance(u, messages.KeyUpdate)] == [
+        (2, 2)
+    ]
     assert org.cipher.epoch == 2
 
 
@@ -94,3 +103,26 @@ def test_epochs_rotate_on_schedule() -> None:
     assert org.tick(REKEY_INTERVAL - 1) == []
     assert len(org.tick(REKEY_INTERVAL + 1)) == 1
     assert org.epoch == 2
+
+
+def test_a_lying_relay_cannot_crash_the_organizer_with_bad_member_ids() -> None:
+    org = organizer()
+    joiner = JoinerHandshake(SESSION, PASSWORD, os.urandom)
+    pake = joiner.start()
+    assert isinstance(
+        org.on_join_request(messages.JoinRequest(1, Credential.PASSWORD, pake), 0), messages.Reject
+    )
+    assert isinstance(
+        org.on_join_request(messages.JoinRequest(2, Credential.PASSWORD, pake), 0),
+        messages.PakeReply,
+    )
+    assert isinstance(
+        org.on_join_request(messages.JoinRequest(2, Credential.PASSWORD, pake), 0), messages.Reject
+    )
+    assert isinstance(org.on_confirm(messages.PakeConfirm(9, b"\x00" * 32)), messages.Reject)
+
+
+def test_a_malformed_pake_message_is_a_failed_attempt() -> None:
+    org = organizer()
+    answer = org.on_join_request(messages.JoinRequest(2, Credential.PASSWORD, b"\x00" * 33), 0)
+    assert answer == messages.Reject(2, messages.RejectReason.CONFIRM_FAILED)

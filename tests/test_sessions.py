@@ -84,10 +84,14 @@ def test_messages_out_of_order_are_refused_naming_the_state() -> None:
     world = World()
     _, session_id = world.organizer()
     d = world.directory
-    joined = d.join(Peer("a", lambda: None), messages.Join(session_id, Credential.PASSWORD, PAKE), 0)
+    joined = d.join(
+        Peer("a", lambda: None), messages.Join(session_id, Credential.PASSWORD, PAKE), 0
+    )
     assert joined is not None
     session, member = joined
-    with pytest.raises(RemoteProtocolError, match="Admit is not allowed in state JoinState.AWAIT_REPLY"):
+    with pytest.raises(
+        RemoteProtocolError, match=r"Admit is not allowed in state JoinState\.AWAIT_REPLY"
+    ):
         d.from_organizer(session, messages.Admit(2, TAG, 1, b"w" * 60), 0)
     with pytest.raises(RemoteProtocolError, match="AWAIT_REPLY") as info:
         d.from_member(session, member, messages.PakeConfirm(2, TAG), 0)
@@ -106,7 +110,9 @@ def test_unknown_id_and_rejected_password_close_alike_after_the_floor() -> None:
     session, member = joined
     d.from_organizer(session, messages.PakeReply(member.member_id, PAKE), 10.1)
     d.from_member(session, member, messages.PakeConfirm(7, TAG), 10.2)
-    d.from_organizer(session, messages.Reject(member.member_id, messages.RejectReason.CONFIRM_FAILED), 10.3)
+    d.from_organizer(
+        session, messages.Reject(member.member_id, messages.RejectReason.CONFIRM_FAILED), 10.3
+    )
     assert stranger.close_request == guesser.close_request
     assert stranger.close_request is not None
     assert stranger.close_request.code is ErrorCode.ADMISSION_FAILED
@@ -170,7 +176,9 @@ def test_a_lagging_viewer_triggers_one_keyframe_request_per_interval() -> None:
     world.directory.forward_frame(session, 1, messages.parse_sealed_header(key), key, 1.0)
     delta = frame(1, key=False)
     for i in range(20):  # the viewer reads nothing
-        world.directory.forward_frame(session, 1, messages.parse_sealed_header(delta), delta, 1.0 + i * 0.001)
+        world.directory.forward_frame(
+            session, 1, messages.parse_sealed_header(delta), delta, 1.0 + i * 0.001
+        )
     assert inbox(org) == [messages.KeyframeRequest()]
 
 
@@ -190,7 +198,7 @@ def test_a_member_leaving_is_told_to_the_organizer_and_forgotten() -> None:
 
 def test_the_organizer_leaving_ends_the_session_for_everyone() -> None:
     world = World()
-    org, session_id = world.organizer()
+    _org, session_id = world.organizer()
     session = world.directory.sessions[session_id]
     joiner = admit(world, session_id)
     inbox(joiner)
@@ -219,7 +227,7 @@ def test_admissions_that_take_too_long_fail() -> None:
 
 def test_a_full_session_refuses_the_next_admission_clearly() -> None:
     world = World(max_participants=1)
-    org, session_id = world.organizer()
+    _org, session_id = world.organizer()
     admit(world, session_id, "a")
     d = world.directory
     late = Peer("b", lambda: None)

@@ -4,8 +4,9 @@
         subprocess.run([...], env={**os.environ, "DISPLAY": display})
 
 The server runs with MIT-SHM (as real desktops have it), listens on no TCP
-port, does not reset when its last client leaves, and is stopped (terminate, then kill) when the block ends. Nothing in
-``os.environ`` is changed: pass ``display`` on.
+port, does not reset when its last client leaves, and is stopped (terminate,
+then kill) when the block ends. Nothing in ``os.environ`` is changed: pass
+``display`` on.
 
 A free display number is searched from ``FIRST_DISPLAY`` upward, skipping any
 with a lock file or socket; if another process takes the number first, Xvfb
@@ -41,9 +42,7 @@ class XvfbError(RuntimeError):
 
 
 def _display_taken(number: int) -> bool:
-    return (
-        Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists()
-    )
+    return Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists()
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

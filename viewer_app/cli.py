@@ -17,16 +17,28 @@ from viewer_app.transport import ClientError
 
 def add_parser(sub: Any) -> None:
     joiner = sub.add_parser("join", help="join a session by ID and password, or by link")
-    joiner.add_argument("target", metavar="ID_OR_LINK",
-                        help="9-digit session ID, or the invitation link")
-    joiner.add_argument("--relay", metavar="URL", help="relay address (taken from a link if omitted)")
-    joiner.add_argument("--password-stdin", action="store_true",
-                        help="read the session password from the first line of standard input")
-    joiner.add_argument("--save", type=Path, metavar="DIR",
-                        help="write each picture as a PNG in DIR instead of opening a window")
+    joiner.add_argument(
+        "target", metavar="ID_OR_LINK", help="9-digit session ID, or the invitation link"
+    )
+    joiner.add_argument(
+        "--relay", metavar="URL", help="relay address (taken from a link if omitted)"
+    )
+    joiner.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the session password from the first line of standard input",
+    )
+    joiner.add_argument(
+        "--save",
+        type=Path,
+        metavar="DIR",
+        help="write each picture as a PNG in DIR instead of opening a window",
+    )
     joiner.add_argument("--frames", type=int, metavar="N", help="leave after N pictures")
     joiner.add_argument("--no-window", action="store_true", help="show nothing (with --json)")
-    joiner.add_argument("--cafile", help="CA certificate file for a relay with a private certificate")
+    joiner.add_argument(
+        "--cafile", help="CA certificate file for a relay with a private certificate"
+    )
     joiner.add_argument("--json", action="store_true", help="one JSON object per line per event")
     joiner.set_defaults(run=run)
 

@@ -28,7 +28,6 @@ from viewer_app.decoder import Canvas
 from viewer_app.events import EventSink
 from viewer_app.transport import EXIT_REFUSED, ClientError, RelayConnection
 
-
 _M = TypeVar("_M", bound=messages.Message)
 
 
@@ -100,7 +99,10 @@ class Viewer:
                 await self._on_frame(data, frames)
             elif isinstance(message, messages.KeyUpdate):
                 key = unwrap_epoch_key(
-                    self._pairwise, self._target.session_id, self.member_id, message.epoch,
+                    self._pairwise,
+                    self._target.session_id,
+                    self.member_id,
+                    message.epoch,
                     message.wrapped,
                 )
                 self._ring.install(message.epoch, key)
@@ -165,7 +167,9 @@ async def join(
         ring = EpochRing()
         ring.install(
             admit.epoch,
-            unwrap_epoch_key(pairwise, target.session_id, reply.member_id, admit.epoch, admit.wrapped),
+            unwrap_epoch_key(
+                pairwise, target.session_id, reply.member_id, admit.epoch, admit.wrapped
+            ),
         )
     except RemoteProtocolError as exc:
         await conn.close()
@@ -191,4 +195,3 @@ async def _expect(conn: RelayConnection, kind: type[_M]) -> _M:
             f"The relay sent {type(message).__name__} where {kind.__name__} was due.", 1
         )
     return message
-

@@ -42,9 +42,7 @@ def websocket_url(relay_url: str) -> str:
     parts = urlsplit(relay_url.rstrip("/"))
     scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
     if scheme is None or not parts.netloc:
-        raise ClientError(
-            f"{relay_url!r} is not a relay address; expected http(s)://host:port", 2
-        )
+        raise ClientError(f"{relay_url!r} is not a relay address; expected http(s)://host:port", 2)
     return urlunsplit((scheme, parts.netloc, parts.path + "/ws", "", ""))
 
 

@@ -1,0 +1,296 @@
+"""Micro-benchmark of the host's and viewer's per-frame work at 1920x1080.
+
+    cd /work/main && .venv/bin/python -m benchmarks.codec_micro [--runs N]
+
+Starts a private Xvfb (tests/xvfb.py), shows a synthetic desktop on its root
+window with ImageMagick's ``display -window root``, and times, each as median
+and 95th percentile over ``--runs`` runs (after a few warm-up runs):
+
+- baseline: ``np.copyto`` of a full frame into a preallocated buffer;
+- grab: mss's public ``MSS.grab``, ``MssSource.grab`` zero-copy and copying;
+- tile diff: ``TileEncoder.changed_tiles`` (64x64 tiles);
+- encode and decode (``Canvas.apply``) of a typing-sized change (one tile),
+  a full-screen change (the desktop scrolled), and a key frame;
+- grab + encode of an unchanged screen (what an idle host does per tick).
+
+Prints a table and writes benchmarks/results/codec_micro.json. The machine
+may be shared: the load average before and after is recorded with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import mss
+import numpy as np
+import numpy.typing as npt
+import zstandard
+from PIL import Image, ImageDraw
+
+from host_app.capture import MssSource
+from host_app.encoder import TileEncoder
+from tests.xvfb import running_xvfb
+from viewer_app.decoder import Canvas
+
+WIDTH, HEIGHT = 1920, 1080
+RESULTS = Path(__file__).resolve().parent / "results" / "codec_micro.json"
+WARMUP = 5
+
+Picture = npt.NDArray[np.uint8]
+
+
+def desktop(seed: int) -> Image.Image:
+    """A desktop-like RGB picture: wallpaper gradient, a taskbar, windows with
+    title bars, lines of text, a few icons."""
+    rng = np.random.default_rng(seed)
+    y = np.linspace(0, 1, HEIGHT)[:, None]
+    x = np.linspace(0, 1, WIDTH)[None, :]
+    wallpaper = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+    wallpaper[..., 0] = (40 + 30 * y + 10 * x).astype(np.uint8)
+    wallpaper[..., 1] = (70 + 40 * y).astype(np.uint8)
+    wallpaper[..., 2] = (110 + 60 * x).astype(np.uint8)
+    image = Image.fromarray(wallpaper)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, HEIGHT - 40, WIDTH, HEIGHT), fill=(32, 32, 36))
+    for i in range(12):
+        draw.rectangle((8 + 44 * i, HEIGHT - 34, 40 + 44 * i, HEIGHT - 6), fill=(90, 120, 200))
+    words = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "screen"]
+    for w in range(4):
+        left = int(rng.integers(0, WIDTH - 900))
+        top = int(rng.integers(0, HEIGHT - 700))
+        right, bottom = left + 900, top + 620
+        draw.rectangle((left + 6, top + 6, right + 6, bottom + 6), fill=(20, 20, 20))
+        draw.rectangle((left, top, right, bottom), fill=(250, 250, 250), outline=(120, 120, 120))
+        draw.rectangle((left, top, right, top + 30), fill=(60, 60, 70 + 40 * w))
+        draw.text((left + 10, top + 8), f"Document {w + 1} - Editor", fill=(255, 255, 255))
+        for line in range(36):
+            text = " ".join(rng.choice(words, size=int(rng.integers(4, 14))))
+            draw.text((left + 12, top + 40 + 16 * line), text, fill=(20, 20, 20))
+    for i in range(8):
+        draw.ellipse((30, 30 + 90 * i, 78, 78 + 90 * i), fill=(200, 160, 40))
+    return image
+
+
+def show(display: str, image: Image.Image, folder: Path) -> None:
+    path = folder / f"desktop-{time.monotonic_ns()}.png"
+    image.save(path)
+    env = {**os.environ, "DISPLAY": display}
+    # ImageMagick 6 exits with status 1 even when it set the root window.
+    subprocess.run(["display", "-window", "root", str(path)], env=env, check=False, timeout=60)
+
+
+def grab_showing(source: MssSource, image: Image.Image) -> Picture:
+    """A copy of the screen once it shows ``image``."""
+    expected = np.asarray(image)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        picture = source.grab()
+        if np.array_equal(picture[:, :, 2::-1], expected):
+            return picture.copy()
+        time.sleep(0.05)
+    raise RuntimeError("the root window did not show the picture")
+
+
+def measure(fn: Callable[[], object], runs: int) -> dict[str, float]:
+    for _ in range(WARMUP):
+        fn()
+    times = np.empty(runs)
+    for i in range(runs):
+        started = time.perf_counter_ns()
+        fn()
+        times[i] = time.perf_counter_ns() - started
+    times /= 1e6
+    return {
+        "median_ms": float(np.median(times)),
+        "p95_ms": float(np.percentile(times, 95)),
+        "min_ms": float(times.min()),
+    }
+
+
+def alternate(first: Picture, second: Picture) -> Callable[[], Picture]:
+    """Returns ``first``, ``second``, ``first``, ... on each call."""
+    state = [False]
+
+    def next_picture() -> Picture:
+        state[0] = not state[0]
+        return first if state[0] else second
+
+    return next_picture
+
+
+def run(runs: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, timing: dict[str, float], size: int | None = None, note: str = "") -> None:
+        rows.append({"name": name, **timing, "bytes": size, "note": note})
+
+    with running_xvfb(WIDTH, HEIGHT) as display, tempfile.TemporaryDirectory() as tmp:
+        first, scrolled = desktop(1), None
+        show(display, first, Path(tmp))
+        with MssSource(display=display) as source:
+            desk = grab_showing(source, first)
+            # The same desktop scrolled by 40 rows: every tile changes, the
+            # content stays desktop-like.
+            scrolled_image = Image.fromarray(np.roll(np.asarray(first), -40, axis=0))
+            show(display, scrolled_image, Path(tmp))
+            scrolled = grab_showing(source, scrolled_image)
+            show(display, first, Path(tmp))
+            grab_showing(source, first)
+
+            frame_bytes = desk.nbytes
+            target = np.empty_like(desk)
+            add("baseline: np.copyto full frame", measure(lambda: np.copyto(target, desk), runs))
+
+            with mss.MSS(display=display) as sct:
+                monitor = sct.monitors[1]
+                add("grab: mss MSS.grab (public API)", measure(lambda: sct.grab(monitor), runs))
+            assert source.zero_copy
+            add("grab: MssSource zero-copy", measure(source.grab, runs))
+            with MssSource(display=display, zero_copy=False) as copying:
+                add("grab: MssSource copying", measure(copying.grab, runs))
+
+            # Typing: one 64x64 tile differs (a "glyph" drawn in it).
+            typed = desk.copy()
+            typed[520:536, 708:716, :3] = 0
+            encoder = TileEncoder(WIDTH, HEIGHT)
+            encoder.encode(desk, keyframe=True, seq=0, capture_ns=0)
+            add(
+                "tile diff (64x64), one tile changed",
+                measure(lambda: encoder.changed_tiles(typed), runs),
+            )
+
+            pictures = alternate(typed, desk)
+            seq = iter(range(1, 1 << 30))
+            sizes: list[int] = []
+
+            def encode_delta() -> None:
+                payload = encoder.encode(pictures(), keyframe=False, seq=next(seq), capture_ns=0)
+                assert payload is not None
+                sizes.append(len(payload))
+
+            timing = measure(encode_delta, runs)
+            add("encode: typing (1 tile)", timing, int(np.median(sizes)))
+            typing_payload = _delta(desk, typed)
+
+            encoder = TileEncoder(WIDTH, HEIGHT)
+            encoder.encode(desk, keyframe=True, seq=0, capture_ns=0)
+            pictures = alternate(scrolled, desk)
+            sizes.clear()
+            timing = measure(encode_delta, runs)
+            add(
+                "encode: full-screen change (scroll)",
+                timing,
+                int(np.median(sizes)),
+                f"ratio {frame_bytes / np.median(sizes):.0f}x",
+            )
+            scroll_payload = _delta(desk, scrolled)
+
+            sizes.clear()
+
+            def encode_key() -> None:
+                payload = encoder.encode(desk, keyframe=True, seq=next(seq), capture_ns=0)
+                assert payload is not None
+                sizes.append(len(payload))
+
+            timing = measure(encode_key, runs)
+            add(
+                "encode: key frame",
+                timing,
+                int(np.median(sizes)),
+                f"ratio {frame_bytes / np.median(sizes):.0f}x",
+            )
+            key_payload = encoder.encode(desk, keyframe=True, seq=0, capture_ns=0)
+            assert key_payload is not None
+
+            canvas = Canvas()
+            canvas.apply(key_payload)
+            add(
+                "decode: typing (1 tile)",
+                measure(lambda: canvas.apply(typing_payload), runs),
+                len(typing_payload),
+            )
+            add(
+                "decode: full-screen change",
+                measure(lambda: canvas.apply(scroll_payload), runs),
+                len(scroll_payload),
+            )
+            add(
+                "decode: key frame",
+                measure(lambda: canvas.apply(key_payload), runs),
+                len(key_payload),
+            )
+
+            idle = TileEncoder(WIDTH, HEIGHT)
+            idle.encode(source.grab(), keyframe=True, seq=0, capture_ns=0)
+
+            def idle_tick() -> None:
+                assert idle.encode(source.grab(), keyframe=False, seq=1, capture_ns=0) is None
+
+            add("grab + encode, screen unchanged", measure(idle_tick, runs), note="zero-copy")
+    return rows
+
+
+def _delta(before: Picture, after: Picture) -> bytes:
+    encoder = TileEncoder(WIDTH, HEIGHT)
+    encoder.encode(before, keyframe=True, seq=0, capture_ns=0)
+    payload = encoder.encode(after, keyframe=False, seq=1, capture_ns=0)
+    assert payload is not None
+    return payload
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200, help="timed runs per row (>= 50)")
+    args = parser.parse_args()
+    if args.runs < 50:
+        parser.error("--runs must be at least 50")
+    load_before = os.getloadavg()
+    rows = run(args.runs)
+    load_after = os.getloadavg()
+
+    print(f"{WIDTH}x{HEIGHT}, {args.runs} runs each; load average {load_before[0]:.2f}")
+    print(f"{'measurement':40} {'median ms':>10} {'p95 ms':>8} {'bytes':>9}  note")
+    for row in rows:
+        size = "" if row["bytes"] is None else f"{row['bytes']:,}"
+        timing = f"{row['median_ms']:10.3f} {row['p95_ms']:8.3f}"
+        print(f"{row['name']:40} {timing} {size:>9}  {row['note']}")
+
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "screen": [WIDTH, HEIGHT],
+                "runs": args.runs,
+                "warmup": WARMUP,
+                "rows": rows,
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "platform": platform.platform(),
+                    "python": sys.version.split()[0],
+                    "numpy": np.__version__,
+                    "zstandard": zstandard.__version__,
+                    "zstd": ".".join(map(str, zstandard.ZSTD_VERSION)),
+                    "mss": mss.__version__,
+                    "load_average_before": load_before,
+                    "load_average_after": load_after,
+                },
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
