@@ -12,6 +12,7 @@ import os
 import queue
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -130,13 +131,16 @@ class JsonProcess:
 class Relay:
     """A relay process on loopback with its own data directory."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, tls: tuple[Path, Path] | None = None
+    ) -> None:
         self.workdir = workdir
+        self.tls = tls
         self.data = workdir / "relay-data"
         self.tmp = workdir / "relay-tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.log = workdir / f"relay-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -171,7 +175,15 @@ class Relay:
     def start(self) -> None:
         log = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [*SCREENRELAY, "relay", "--data", str(self.data), "--listen", f"127.0.0.1:{self.port}"],
+            [
+                *SCREENRELAY,
+                "relay",
+                "--data",
+                str(self.data),
+                "--listen",
+                f"127.0.0.1:{self.port}",
+                *self._tls_args(),
+            ],
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
@@ -184,15 +196,27 @@ class Relay:
                 raise AssertionError(f"relay exited: {self.log.read_text()}")
             with (
                 contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response,
+                urllib.request.urlopen(
+                    f"{self.url}/healthz", timeout=1, context=self._context()
+                ) as response,
             ):
                 if response.status == 200:
                     return
             time.sleep(0.1)
         raise AssertionError(f"relay did not come up: {self.log.read_text()}")
 
+    def _tls_args(self) -> list[str]:
+        if self.tls is None:
+            return []
+        return ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]
+
+    def _context(self) -> ssl.SSLContext | None:
+        return ssl.create_default_context(cafile=str(self.tls[0])) if self.tls else None
+
     def health(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
+        with urllib.request.urlopen(
+            f"{self.url}/healthz", timeout=5, context=self._context()
+        ) as response:
             result: dict[str, Any] = json.loads(response.read())
             return result
 

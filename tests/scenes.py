@@ -89,3 +89,52 @@ def start_animator(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def grab_rgb(display: str, box: tuple[int, int, int, int]) -> RGB:
+    """The pixels of ``box`` (left, top, width, height) on ``display``, as RGB."""
+    import mss
+
+    left, top, width, height = box
+    with mss.MSS(display=display) as grabber:
+        shot = grabber.grab({"left": left, "top": top, "width": width, "height": height})
+        bgra = np.frombuffer(shot.raw, np.uint8).reshape(height, width, 4)
+        return np.ascontiguousarray(bgra[:, :, 2::-1])
+
+
+def window_box(display: str, title: str) -> tuple[int, int, int, int] | None:
+    """Where the window named ``title`` is, or None."""
+    env = {"DISPLAY": display, "PATH": "/usr/bin:/bin"}
+    found = subprocess.run(
+        ["xdotool", "search", "--name", title], env=env, capture_output=True, text=True, check=False
+    )
+    if not found.stdout.split():
+        return None
+    window = found.stdout.split()[0]
+    geometry = subprocess.run(
+        ["xdotool", "getwindowgeometry", "--shell", window],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    values = dict(line.split("=", 1) for line in geometry.split())
+    return int(values["X"]), int(values["Y"]), int(values["WIDTH"]), int(values["HEIGHT"])
+
+
+def wait_for_window(
+    display: str, title: str, size: tuple[int, int], expected: RGB, timeout: float = 20.0
+) -> RGB:
+    """The window's pixels once it has ``size`` and shows ``expected`` (or the last seen)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    shown = np.zeros_like(expected)
+    while time.monotonic() < deadline:
+        box = window_box(display, title)
+        if box is not None and box[2:] == size:
+            shown = grab_rgb(display, box)
+            if np.array_equal(shown, expected):
+                break
+        time.sleep(0.2)
+    return shown

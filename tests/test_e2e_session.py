@@ -222,3 +222,23 @@ def test_ctrl_c_on_the_host_ends_the_session_for_everyone(
     assert viewer.wait_exit() == 0
     assert host.wait_exit() == 0
     assert relay.health()["sessions"] == 0
+
+
+def test_the_viewer_window_shows_the_shared_region_at_full_size(
+    procs: Processes, display: str, tmp_path: Path
+) -> None:
+    picture = scenes.desktop_picture(*SCREEN, seed=8)
+    scenes.show(display, picture, tmp_path / "s.png")
+    region = (640, 360, 640, 360)  # bottom right: the window opens top left, apart from it
+    host, started = start_session(procs, "--region", ",".join(map(str, region)))
+    viewer = procs.join(started["session_id"], password=started["password"])
+    assert viewer.wait_for("frame")["width"] == 640
+    left, top, width, height = region
+    expected = picture[top : top + height, left : left + width]
+    shown = scenes.wait_for_window(
+        display, f"screenrelay: session {started['session_id']}", (width, height), expected
+    )
+    np.testing.assert_array_equal(shown, expected)
+    host.signal(signal.SIGINT)
+    viewer.wait_for("session_ended")
+    assert viewer.wait_exit() == 0

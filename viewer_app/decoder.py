@@ -130,7 +130,7 @@ class Canvas:
         self._keyframes += header.keyframe
         self._rects += len(rects)
         self.last_rects = tuple(rects)
-        self._bytes_in += len(memoryview(payload))
+        self._bytes_in += memoryview(payload).nbytes
         self._last_apply_ms = (time.perf_counter_ns() - started) / 1e6
         return header
 

@@ -24,6 +24,10 @@ from viewer_app.session import JoinTarget, ViewerOptions, join
 #: Milliseconds between two looks at the picture slot (about 60 per second).
 POLL_MS: Final = 16
 
+#: Largest part of the screen a new window takes; bigger pictures are scaled
+#: down to fit, smaller ones are shown at 100 % (crisp text).
+SCREEN_SHARE: Final = 0.95
+
 
 class LatestPicture:
     """A one-picture slot the session fills and the window empties."""
@@ -57,7 +61,9 @@ def run_with_window(target: JoinTarget, sink: EventSink, options: ViewerOptions)
 
     root = tk.Tk()
     root.title(f"screenrelay: session {target.session_id:09d}")
-    label = tk.Label(root, text="Waiting for the presenter's screen...", bg="black", fg="white")
+    label = tk.Label(
+        root, text="Waiting for the presenter's screen...", bg="black", fg="white", borderwidth=0
+    )
     label.pack(fill=tk.BOTH, expand=True)
     photo: list[ImageTk.PhotoImage] = []
 
@@ -70,9 +76,14 @@ def run_with_window(target: JoinTarget, sink: EventSink, options: ViewerOptions)
                 return
             image = slot.take()
             if image is not None:
-                width = max(1, label.winfo_width())
-                height = max(1, label.winfo_height())
-                scale = min(1.0, width / image.width, height / image.height)
+                if not photo:  # first picture: size the window to it, within the screen
+                    width = int(root.winfo_screenwidth() * SCREEN_SHARE)
+                    height = int(root.winfo_screenheight() * SCREEN_SHARE)
+                    scale = min(1.0, width / image.width, height / image.height)
+                    root.geometry(f"{int(image.width * scale)}x{int(image.height * scale)}")
+                else:  # later: fit the window as the user sized it
+                    width, height = label.winfo_width(), label.winfo_height()
+                    scale = min(1.0, width / image.width, height / image.height)
                 if scale < 1.0:
                     image = image.resize(
                         (max(1, int(image.width * scale)), max(1, int(image.height * scale))),

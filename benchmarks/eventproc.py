@@ -1,0 +1,119 @@
+"""Child processes that print one JSON event per line, and their CPU time.
+
+    proc = EventProcess([sys.executable, "-m", "relay", "host", ...], env=env, log=path)
+    started = proc.wait_for("session_started")
+    events = proc.drain()                 # everything received since
+    seconds = cpu_seconds(proc.pid)       # utime + stime so far
+
+Each event is the parsed JSON object; ``EventProcess`` never changes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any, Final
+
+Event = dict[str, Any]
+
+#: Clock ticks per second of /proc/<pid>/stat's utime and stime.
+CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
+#: Seconds to wait for a child to exit after SIGTERM before SIGKILL.
+STOP_TIMEOUT: Final = 10.0
+
+
+class ProcessFailed(RuntimeError):
+    """A child exited, or did not say what was expected in time."""
+
+
+class EventProcess:
+    """A child whose stdout is JSON lines, read on a thread."""
+
+    def __init__(
+        self, args: list[str], *, env: dict[str, str], log: Path, stdin_text: str = ""
+    ) -> None:
+        self.args = args
+        self.log = log
+        self._stderr = log.open("wb")
+        self.proc = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(stdin_text.encode())
+        self.proc.stdin.close()
+        self._queue: queue.Queue[Event | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
+        self._thread.start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def wait_for(self, name: str, timeout: float = 30.0) -> Event:
+        """The next event called ``name``; earlier events are discarded."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                event = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if event is None:
+                raise ProcessFailed(f"{self._name()} exited before {name!r}: {self.stderr_tail()}")
+            if event.get("event") == name:
+                return event
+        raise ProcessFailed(f"no {name!r} from {self._name()} in {timeout} s: {self.stderr_tail()}")
+
+    def drain(self) -> list[Event]:
+        """Events received and not yet consumed."""
+        events: list[Event] = []
+        while True:
+            try:
+                event = self._queue.get_nowait()
+            except queue.Empty:
+                return events
+            if event is not None:
+                events.append(event)
+
+    def stderr_tail(self, chars: int = 2000) -> str:
+        self._stderr.flush()
+        return self.log.read_text(errors="replace")[-chars:]
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Signal the child, wait for it (kill it if it lingers)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._thread.join(timeout=5)
+        self._stderr.close()
+
+    def _name(self) -> str:
+        return " ".join(self.args[1:4])
+
+    def _read(self, stream: IO[bytes]) -> None:
+        with stream:
+            for line in stream:
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    event = {"event": "non_json", "line": line.decode(errors="replace")}
+                self._queue.put(event)
+        self._queue.put(None)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` so far, in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # Fields after the command name, which is in parentheses and may hold spaces.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / CLOCK_TICKS
