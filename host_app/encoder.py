@@ -156,6 +156,8 @@ class TileEncoder:
         head = encode_frame_header(header, rects)
         blob = self._compressor.compress(self._pack(frame, rects))
         payload = head + blob
+        # Only now, with the payload made, does the previous picture move on.
+        self._remember(frame, rects)
 
         self._have_previous = True
         self._frames += 1
@@ -202,22 +204,29 @@ class TileEncoder:
         return Rect(x, y, w, h, Encoding.RAW_BGRX, w * h * 4)
 
     def _pack(self, frame: Picture, rects: list[Rect]) -> memoryview:
-        """Bring the rects' pixels together in rect order, updating the copy
-        of the previous picture; return the bytes to compress."""
+        """The rects' pixels, raw, in rect order: the bytes to compress."""
         if frame.flags.c_contiguous and self._whole_rows(rects):
             # Full-width tile rows one after another (every key frame, any
             # change that touches every tile of its rows) are already in
             # rect order in the picture's own memory: no gathering.
             top, bottom = rects[0].y, rects[-1].y + rects[-1].h
-            np.copyto(self._previous[top:bottom], frame[top:bottom])
             return frame[top:bottom].reshape(-1).data
         offset = 0
         for r in rects:
-            source = frame[r.y : r.y + r.h, r.x : r.x + r.w]
-            np.copyto(self._gather[offset : offset + r.length].reshape(r.h, r.w, 4), source)
-            np.copyto(self._previous[r.y : r.y + r.h, r.x : r.x + r.w], source)
+            destination = self._gather[offset : offset + r.length].reshape(r.h, r.w, 4)
+            np.copyto(destination, frame[r.y : r.y + r.h, r.x : r.x + r.w])
             offset += r.length
         return self._gather[:offset].data
+
+    def _remember(self, frame: Picture, rects: list[Rect]) -> None:
+        """Copy the rects sent into the previous picture."""
+        if self._whole_rows(rects):
+            top, bottom = rects[0].y, rects[-1].y + rects[-1].h
+            np.copyto(self._previous[top:bottom], frame[top:bottom])
+            return
+        for r in rects:
+            area = (slice(r.y, r.y + r.h), slice(r.x, r.x + r.w))
+            np.copyto(self._previous[area], frame[area])
 
     def _whole_rows(self, rects: list[Rect]) -> bool:
         """True if the rects are full-width bands, each right below the last."""

@@ -54,6 +54,11 @@ MAX_SCREEN_SIDE: Final = 8192
 #: screenful, whatever its blob claims.
 RECT_DATA_SLACK: Final = 1024 * 1024
 
+#: Most rects in one payload. The encoder sends at most one per 64x64 tile
+#: (510 for 1080p, 8 192 for an 8K screen); parsing costs ~4 us a rect, so
+#: this keeps a hostile payload's parse under a third of a second.
+MAX_RECTS: Final = 65_536
+
 #: Flag bits this version knows; any other bit set is refused.
 KNOWN_FLAGS: Final = FLAG_KEYFRAME
 
@@ -204,6 +209,14 @@ def encode_frame_header(header: FrameHeader, rects: Sequence[Rect]) -> bytes:
     return b"".join(parts)
 
 
+def frame_is_keyframe(data: bytes | bytearray | memoryview) -> bool:
+    """The key frame flag of a payload, read without parsing the rest."""
+    view = memoryview(data).cast("B")
+    if len(view) < HEADER.size:
+        raise RemoteProtocolError("frame payload shorter than its header")
+    return bool(view[1] & FLAG_KEYFRAME)
+
+
 def parse_frame(
     data: bytes | bytearray | memoryview,
 ) -> tuple[FrameHeader, list[Rect], memoryview]:
@@ -226,7 +239,7 @@ def parse_frame(
     header = FrameHeader(flags, seq, capture_ns, width, height)
 
     cap = max_rect_data(width, height)
-    if n_rects > cap // 4:
+    if n_rects > min(cap // 4, MAX_RECTS):
         raise RemoteProtocolError(f"{n_rects} rects cannot fit a {width}x{height} screen")
     blob_start = HEADER.size + n_rects * RECT.size
     if blob_start > len(view):

@@ -36,7 +36,7 @@ from protocol.version import SOFTWARE_VERSION, parse_version
 from protocol.wire import MAX_FRAME_MESSAGE, PROTOCOL_VERSION, Tag
 from relay.context import RelayContext
 from relay.peer import Peer
-from relay.sessions import LiveSession, Member
+from relay.sessions import Decoy, LiveSession, Member
 
 log = logging.getLogger("screenrelay.relay")
 
@@ -70,6 +70,8 @@ class _Conn:
     session: LiveSession | None = None
     #: Set for joiners; None for the organizer.
     member: Member | None = None
+    #: Set for a joiner of an unknown session, led on until it fails.
+    decoy: Decoy | None = None
 
 
 def origin_allowed(websocket: WebSocket, extra: tuple[str, ...]) -> bool:
@@ -103,6 +105,7 @@ async def serve(websocket: WebSocket, ctx: RelayContext) -> None:
     finally:
         if conn.session is not None:
             ctx.directory.leave(conn.session, conn.member, time.time())
+        ctx.directory.forget_decoy(conn.peer)
 
 
 async def _send_loop(
@@ -171,9 +174,13 @@ async def _dispatch(data: bytes, conn: _Conn, ctx: RelayContext, now: float) -> 
         ctx.directory.from_organizer(conn.session, message, now)
     elif conn.session is not None and conn.member is not None:
         ctx.directory.from_member(conn.session, conn.member, message, now)
-    elif isinstance(message, messages.Join):
+    elif conn.decoy is not None:
+        ctx.directory.from_decoy(conn.peer, conn.decoy, message, now)
+    elif isinstance(message, messages.Join) and conn.user is None:
         joined = ctx.directory.join(conn.peer, message, now)
-        if joined is not None:
+        if isinstance(joined, Decoy):
+            conn.decoy = joined
+        elif joined is not None:
             conn.session, conn.member = joined
     elif isinstance(message, messages.SignIn) and conn.user is None:
         await _sign_in(message, conn, ctx, now)

@@ -11,7 +11,9 @@ live on the clients):
   3. An unknown session ID, a rejected password, a lock and a timeout all end
      with the same ADMISSION_FAILED error, sent no earlier than
      ``failure_floor`` seconds after the Join arrived, so neither the answer
-     nor its timing tells which.
+     nor its timing tells which. A Join for an unknown ID is answered with a
+     decoy PakeReply (a real SPAKE2 message for a random secret), so the
+     message sequence is the same too: Join, PakeReply, PakeConfirm, Error.
   4. Only the presenter's frames are forwarded, and only to admitted members;
      a frame's sender field must be its sender's own member id.
   5. A member who leaves is forgotten and the organizer told (it rekeys); when
@@ -31,6 +33,7 @@ from typing import Final
 
 from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError
+from protocol.pake import OrganizerHandshake
 from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, SESSION_ID_MAX, SESSION_ID_MIN
 from relay.outbox import OutboxStatistics, Verdict
 from relay.peer import Peer
@@ -43,6 +46,9 @@ ADMISSION_TIMEOUT: Final = 30.0
 #: Minimum seconds between two key frame requests to one presenter; a slow
 #: viewer must not make the presenter send nothing but key frames.
 KEYFRAME_REQUEST_INTERVAL: Final = 0.1
+
+#: Decoy member ids are drawn from 2 .. 2 + this - 1, like a young session's.
+DECOY_MEMBER_SPREAD: Final = 8
 
 #: Largest member id; a session that has seen this many joins takes no more.
 MAX_MEMBER_ID: Final = 0xFFFF
@@ -107,6 +113,15 @@ class Member:
     peer: Peer
     state: JoinState
     #: When the Join arrived (for the admission timeout and failure floor).
+    joined_at: float
+
+
+@dataclasses.dataclass(slots=True)
+class Decoy:
+    """A joiner of a session that does not exist, led on like a real one."""
+
+    member_id: int
+    #: When the Join arrived.
     joined_at: float
 
 
@@ -200,6 +215,7 @@ class Directory:
             lambda: SESSION_ID_MIN + secrets.randbelow(SESSION_ID_MAX - SESSION_ID_MIN + 1)
         )
         self.sessions: dict[int, LiveSession] = {}
+        self._decoys: dict[Peer, Decoy] = {}
         self._address_joins = RateLimiter(
             rate=config.joins_per_address_rate, burst=config.joins_per_address_burst
         )
@@ -304,8 +320,12 @@ class Directory:
 
     def join(
         self, peer: Peer, message: messages.Join, now: float
-    ) -> tuple[LiveSession, Member] | None:
-        """Start a joiner's admission; None if refused (the peer is closed)."""
+    ) -> tuple[LiveSession, Member] | Decoy | None:
+        """Start a joiner's admission.
+
+        Returns the session and member, a Decoy for an unknown session ID, or
+        None if refused at once (the peer is being closed).
+        """
         if not self._address_joins.allow(peer.address, now) or not self._session_joins.allow(
             message.session_id, now
         ):
@@ -315,7 +335,6 @@ class Directory:
         session = self.sessions.get(message.session_id)
         member_id = session.allocate_member_id() if session else None
         if session is None or member_id is None:
-            peer.close(ErrorCode.ADMISSION_FAILED, not_before=now + self._config.failure_floor)
             self._record(
                 "join_refused",
                 None,
@@ -325,11 +344,37 @@ class Directory:
                 reason="admission failed",
                 requested=message.session_id,
             )
-            return None
+            return self._lead_on(peer, message, now)
         member = Member(member_id, peer, JoinState.AWAIT_REPLY, now)
         session.members[member_id] = member
         session.organizer.send(messages.JoinRequest(member_id, message.credential, message.pake))
         return session, member
+
+    def _lead_on(self, peer: Peer, message: messages.Join, now: float) -> Decoy | None:
+        decoy = Decoy(ORGANIZER_MEMBER + 1 + secrets.randbelow(DECOY_MEMBER_SPREAD), now)
+        handshake = OrganizerHandshake(
+            message.session_id, decoy.member_id, secrets.token_bytes(32), secrets.token_bytes
+        )
+        try:
+            reply = handshake.respond(message.pake)
+        except RemoteProtocolError:  # an organizer would reject a malformed message too
+            peer.close(ErrorCode.ADMISSION_FAILED, not_before=now + self._config.failure_floor)
+            return None
+        peer.send(messages.PakeReply(decoy.member_id, reply))
+        self._decoys[peer] = decoy
+        return decoy
+
+    def from_decoy(self, peer: Peer, decoy: Decoy, message: messages.Message, now: float) -> None:
+        """A decoy's PakeConfirm fails exactly as a wrong password does."""
+        if not isinstance(message, messages.PakeConfirm) or peer not in self._decoys:
+            raise _refuse(JoinState.AWAIT_CONFIRM, message)
+        del self._decoys[peer]
+        floor = decoy.joined_at + self._config.failure_floor
+        peer.close(ErrorCode.ADMISSION_FAILED, not_before=floor)
+
+    def forget_decoy(self, peer: Peer) -> None:
+        """The decoy's connection closed."""
+        self._decoys.pop(peer, None)
 
     def from_member(
         self, session: LiveSession, member: Member, message: messages.Message, now: float
@@ -391,6 +436,10 @@ class Directory:
 
     def tick(self, now: float) -> None:
         """Fail admissions that took longer than ADMISSION_TIMEOUT."""
+        for peer, decoy in list(self._decoys.items()):
+            if now - decoy.joined_at > ADMISSION_TIMEOUT:
+                del self._decoys[peer]
+                peer.close(ErrorCode.ADMISSION_FAILED)
         for session in list(self.sessions.values()):
             for member in list(session.members.values()):
                 if (

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError
+from protocol.pake import JoinerHandshake
 from protocol.wire import FLAG_KEYFRAME, SEALED_HEADER, Credential, Tag
 from relay.peer import Peer
-from relay.sessions import ADMISSION_TIMEOUT, AuditRecord, Directory, DirectoryConfig, JoinState
+from relay.sessions import (
+    ADMISSION_TIMEOUT,
+    AuditRecord,
+    Decoy,
+    Directory,
+    DirectoryConfig,
+    JoinState,
+)
 
 PAKE = b"\x01" * 33
 TAG = b"\x02" * 32
@@ -41,7 +51,7 @@ def admit(world: World, session_id: int, address: str = "10.0.0.2", now: float =
     d = world.directory
     joiner = Peer(address, lambda: None)
     joined = d.join(joiner, messages.Join(session_id, Credential.PASSWORD, PAKE), now)
-    assert joined is not None
+    assert isinstance(joined, tuple)
     session, member = joined
     d.from_organizer(session, messages.PakeReply(member.member_id, PAKE), now)
     d.from_member(session, member, messages.PakeConfirm(7, TAG), now)
@@ -68,7 +78,7 @@ def test_admission_passes_each_message_to_the_other_side_in_order() -> None:
     d = world.directory
     joiner = Peer("10.0.0.2", lambda: None)
     joined = d.join(joiner, messages.Join(session_id, Credential.LINK, PAKE), 1.0)
-    assert joined is not None
+    assert isinstance(joined, tuple)
     session, member = joined
     assert inbox(org) == [messages.JoinRequest(2, Credential.LINK, PAKE)]
     d.from_organizer(session, messages.PakeReply(2, b"r" * 33), 1.1)
@@ -87,7 +97,7 @@ def test_messages_out_of_order_are_refused_naming_the_state() -> None:
     joined = d.join(
         Peer("a", lambda: None), messages.Join(session_id, Credential.PASSWORD, PAKE), 0
     )
-    assert joined is not None
+    assert isinstance(joined, tuple)
     session, member = joined
     with pytest.raises(
         RemoteProtocolError, match=r"Admit is not allowed in state JoinState\.AWAIT_REPLY"
@@ -103,10 +113,18 @@ def test_unknown_id_and_rejected_password_close_alike_after_the_floor() -> None:
     _, session_id = world.organizer()
     d = world.directory
     stranger = Peer("10.0.0.3", lambda: None)
-    assert d.join(stranger, messages.Join(111111111, Credential.PASSWORD, PAKE), 10.0) is None
+    joiner = JoinerHandshake(111111111, b"any password", os.urandom)
+    decoy = d.join(stranger, messages.Join(111111111, Credential.PASSWORD, joiner.start()), 10.0)
+    assert isinstance(decoy, Decoy)
+    # Led on like a real joiner: a genuine-looking PakeReply, then the failure.
+    [reply] = inbox(stranger)
+    assert isinstance(reply, messages.PakeReply)
+    tag = joiner.finish(reply.member_id, reply.pake)
+    assert stranger.close_request is None
+    d.from_decoy(stranger, decoy, messages.PakeConfirm(reply.member_id, tag), 10.2)
     guesser = Peer("10.0.0.4", lambda: None)
     joined = d.join(guesser, messages.Join(session_id, Credential.PASSWORD, PAKE), 10.0)
-    assert joined is not None
+    assert isinstance(joined, tuple)
     session, member = joined
     d.from_organizer(session, messages.PakeReply(member.member_id, PAKE), 10.1)
     d.from_member(session, member, messages.PakeConfirm(7, TAG), 10.2)
@@ -232,7 +250,7 @@ def test_a_full_session_refuses_the_next_admission_clearly() -> None:
     d = world.directory
     late = Peer("b", lambda: None)
     joined = d.join(late, messages.Join(session_id, Credential.PASSWORD, PAKE), 0)
-    assert joined is not None
+    assert isinstance(joined, tuple)
     session, member = joined
     d.from_organizer(session, messages.PakeReply(member.member_id, PAKE), 0)
     d.from_member(session, member, messages.PakeConfirm(7, TAG), 0)
@@ -240,3 +258,24 @@ def test_a_full_session_refuses_the_next_admission_clearly() -> None:
     assert late.close_request is not None
     assert late.close_request.code is ErrorCode.NOT_ALLOWED
     assert late.close_request.text == "The session is full."
+
+
+def test_a_decoy_that_never_confirms_times_out() -> None:
+    world = World()
+    stranger = Peer("10.0.0.3", lambda: None)
+    joiner = JoinerHandshake(111111111, b"pw", os.urandom)
+    world.directory.join(stranger, messages.Join(111111111, Credential.PASSWORD, joiner.start()), 0)
+    world.directory.tick(ADMISSION_TIMEOUT + 1)
+    assert stranger.close_request is not None
+    assert stranger.close_request.code is ErrorCode.ADMISSION_FAILED
+
+
+def test_a_malformed_pake_to_an_unknown_session_fails_at_the_floor() -> None:
+    world = World(failure_floor=2.0)
+    stranger = Peer("10.0.0.3", lambda: None)
+    assert (
+        world.directory.join(stranger, messages.Join(111111111, Credential.PASSWORD, PAKE), 5.0)
+        is None
+    )
+    assert stranger.close_request is not None
+    assert stranger.close_request.not_before == 7.0

@@ -19,11 +19,11 @@ import anyio
 
 from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError
-from protocol.frames import FrameHeader
+from protocol.frames import FrameHeader, frame_is_keyframe
 from protocol.keys import EpochRing, unwrap_epoch_key
 from protocol.pake import JoinerHandshake
 from protocol.sframe import ReceiverCipher
-from protocol.wire import Credential
+from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, Credential, Tag
 from viewer_app.decoder import Canvas
 from viewer_app.events import EventSink
 from viewer_app.transport import EXIT_REFUSED, ClientError, RelayConnection
@@ -119,7 +119,11 @@ class Viewer:
 
     async def _on_frame(self, data: bytes, frames: FrameSink | None) -> None:
         def decode() -> tuple[FrameHeader, int]:
-            _sealed, plaintext = self._cipher.open(data)
+            sealed, plaintext = self._cipher.open(data)
+            if sealed.tag is not Tag.FRAME or sealed.sender != ORGANIZER_MEMBER:
+                raise RemoteProtocolError("a sealed message that is not the presenter's frame")
+            if bool(sealed.flags & FLAG_KEYFRAME) != frame_is_keyframe(plaintext):
+                raise RemoteProtocolError("key frame flags of header and payload disagree")
             header = self.canvas.apply(plaintext)
             decoded_ns = time.time_ns()
             if frames is not None:
