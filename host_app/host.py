@@ -112,7 +112,7 @@ class Host:
                 )
                 await self.send(answer)
             elif isinstance(message, messages.MemberJoined):
-                self._want_keyframe = True
+                pass  # the relay asks for the new member's key frame itself
             elif isinstance(message, messages.MemberLeft):
                 async with self._send_lock:
                     for update in org.on_member_left(message.member_id, now):
