@@ -265,18 +265,15 @@ class Directory:
         if isinstance(message, messages.Admit):
             admitted = sum(1 for _ in session.admitted())
             if admitted >= self._config.max_participants:
-                del session.members[member.member_id]
-                member.peer.close(ErrorCode.NOT_ALLOWED, "The session is full.")
-                session.organizer.send(messages.MemberLeft(member.member_id))
-                self._record(
-                    "join_refused",
-                    None,
-                    member.peer.address,
-                    session.session_id,
+                self._drop_joiner(
+                    session,
+                    member,
                     now,
                     reason="session full",
-                    member=member.member_id,
+                    code=ErrorCode.NOT_ALLOWED,
+                    text="The session is full.",
                 )
+                session.organizer.send(messages.MemberLeft(member.member_id))
                 return
         member.state = next_state
         member.peer.send(message)
@@ -452,10 +449,27 @@ class Directory:
     def _fail_admission(
         self, session: LiveSession, member: Member, now: float, *, reason: str
     ) -> None:
-        session.members.pop(member.member_id, None)
-        member.peer.close(
-            ErrorCode.ADMISSION_FAILED, not_before=member.joined_at + self._config.failure_floor
+        self._drop_joiner(
+            session,
+            member,
+            now,
+            reason=reason,
+            not_before=member.joined_at + self._config.failure_floor,
         )
+
+    def _drop_joiner(
+        self,
+        session: LiveSession,
+        member: Member,
+        now: float,
+        *,
+        reason: str,
+        code: ErrorCode = ErrorCode.ADMISSION_FAILED,
+        text: str | None = None,
+        not_before: float = 0.0,
+    ) -> None:
+        session.members.pop(member.member_id, None)
+        member.peer.close(code, text, not_before=not_before)
         self._record(
             "join_refused",
             None,

@@ -161,33 +161,40 @@ def test_a_stalled_viewer_does_not_slow_the_other_or_grow_the_relay(
     procs: Processes, relay: Relay, display: str, tmp_path: Path
 ) -> None:
     scenes.show(display, scenes.desktop_picture(*SCREEN, seed=5), tmp_path / "s.png")
-    animator = scenes.start_animator(display, (400, 200, 320, 240), fps=20)
+    animator = scenes.start_animator(display, (400, 160, 480, 360), fps=20)
     try:
-        _host, started = start_session(procs)
+        host, started = start_session(procs)
         healthy = procs.join(started["session_id"], "--no-window", password=started["password"])
         stalled = procs.join(started["session_id"], "--no-window", password=started["password"])
         healthy.wait_for("frame")
         stalled.wait_for("frame")
         time.sleep(2)
-        before = rate(healthy, 3.0)
         stalled.signal(signal.SIGSTOP)
-        time.sleep(2)  # let its socket buffers fill
+        time.sleep(3)  # its socket buffers and its outbox fill
         rss_start = relay.rss_kib()
-        during = rate(healthy, 5.0)
+        sent, received = delivered(host, healthy, 6.0)
         rss_end = relay.rss_kib()
         stalled.signal(signal.SIGCONT)
     finally:
         animator.terminate()
         animator.wait()
-    assert before > 5, f"the scene did not animate ({before:.1f} frames/s)"
-    assert during >= 0.8 * before, f"healthy viewer slowed from {before:.1f} to {during:.1f}/s"
-    assert rss_end - rss_start < 20 * 1024, f"relay grew {rss_end - rss_start} KiB"
+    assert sent > 5 * 6.0, f"the scene did not animate ({sent} frames in 6 s)"
+    # Every frame the host sent meanwhile reached the healthy viewer (give or
+    # take the few in flight at either edge of the window).
+    assert received >= sent - 3, f"healthy viewer got {received} of {sent} frames"
+    # Bounded: flat once the stalled viewer's outbox is full. Unbounded, the
+    # ~350 KB frames would pile up at several MB a second.
+    assert rss_end - rss_start < 8 * 1024, f"relay grew {rss_end - rss_start} KiB"
 
 
-def rate(proc: JsonProcess, seconds: float) -> float:
-    proc.drain()
+def delivered(host: JsonProcess, viewer: JsonProcess, seconds: float) -> tuple[int, int]:
+    """Frames the host sent and the viewer received in the next ``seconds``."""
+    host.drain()
+    viewer.drain()
     time.sleep(seconds)
-    return sum(1 for e in proc.drain() if e["event"] == "frame") / seconds
+    sent = sum(1 for e in host.drain() if e["event"] == "frame_sent")
+    received = sum(1 for e in viewer.drain() if e["event"] == "frame")
+    return sent, received
 
 
 def test_relay_restart_mid_session_is_reported_and_nothing_hangs(

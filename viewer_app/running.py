@@ -32,6 +32,14 @@ def report(sink: EventSink, error: ClientError) -> int:
     return error.status
 
 
+def report_or_raise(sink: EventSink, exc: BaseException) -> int:
+    """Report the ClientError inside ``exc`` and return its status; re-raise anything else."""
+    error = find_client_error(exc)
+    if error is None:
+        raise exc
+    return report(sink, error)
+
+
 def run_client(main: Callable[[], Awaitable[None]], sink: EventSink) -> int:
     """Run ``main``; a ClientError becomes its sentence and exit status."""
     try:
@@ -39,8 +47,5 @@ def run_client(main: Callable[[], Awaitable[None]], sink: EventSink) -> int:
     except KeyboardInterrupt:
         return 130
     except BaseException as exc:
-        error = find_client_error(exc)
-        if error is None:
-            raise
-        return report(sink, error)
+        return report_or_raise(sink, exc)
     return 0

@@ -18,7 +18,7 @@ from PIL import Image, ImageTk
 from protocol.frames import FrameHeader
 from viewer_app.decoder import Canvas
 from viewer_app.events import EventSink
-from viewer_app.running import find_client_error, report
+from viewer_app.running import report_or_raise
 from viewer_app.session import JoinTarget, ViewerOptions, join
 
 #: Milliseconds between two looks at the picture slot (about 60 per second).
@@ -101,8 +101,5 @@ def run_with_window(target: JoinTarget, sink: EventSink, options: ViewerOptions)
         except CancelledError:
             return 0
         except BaseException as exc:
-            error = find_client_error(exc)
-            if error is None:
-                raise
-            return report(sink, error)
+            return report_or_raise(sink, exc)
     return 0
