@@ -20,7 +20,7 @@ fi
 cat <<MSG
   Start a session (another terminal, on the machine whose screen you share):
       $SR host --relay http://127.0.0.1:8080 --user organizer --share
-  Join it (prints nothing secret; asks for the session password):
+  Join it (asks for the session password the host printed):
       $SR join <9-digit ID> --relay http://127.0.0.1:8080
   or with the invitation link the host printed:
       $SR join '<link>'

@@ -21,4 +21,7 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+# (Some machines' pip configuration names find-links folders that do not
+# exist; pip warns about each on every run. Those lines are dropped.)
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' \
+  2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
