@@ -117,3 +117,30 @@ def cpu_seconds(pid: int) -> float:
     fields = stat[stat.rindex(")") + 2 :].split()
     utime, stime = int(fields[11]), int(fields[12])
     return (utime + stime) / CLOCK_TICKS
+
+
+def machine_seconds() -> tuple[float, float]:
+    """(busy, stolen) CPU seconds of all this machine's CPUs since boot (/proc/stat).
+
+    Busy is time not idle and not stolen; stolen is time a virtual machine's
+    CPUs were ready to run but the hypervisor ran something else.
+    """
+    first = Path("/proc/stat").read_text().splitlines()[0].split()
+    # cpu user nice system idle iowait irq softirq steal guest guest_nice;
+    # guest time is already counted in user and nice.
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in first[1:9])
+    return (user + nice + system + irq + softirq) / CLOCK_TICKS, steal / CLOCK_TICKS
+
+
+def x_server_pid(display: str) -> int | None:
+    """The process id of the Xvfb serving ``display`` (":140"), found in /proc."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args[0].endswith(b"Xvfb") and display.encode() in args[1:2]:
+            return int(proc.name)
+    return None
