@@ -95,7 +95,7 @@ class Viewer:
         """Receive until the session ends or ``max_frames`` pictures arrived."""
         while options.max_frames is None or self.frames < options.max_frames:
             message, data = await self._conn.recv()
-            if isinstance(message, messages.Frame):
+            if isinstance(message, messages.SealedHeader):
                 await self._on_frame(data, frames)
             elif isinstance(message, messages.KeyUpdate):
                 key = unwrap_epoch_key(

@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError, ScreenrelayError
 from protocol.version import SOFTWARE_VERSION
-from protocol.wire import MAX_FRAME_MESSAGE, PROTOCOL_VERSION
+from protocol.wire import MAX_FRAME_MESSAGE, PROTOCOL_VERSION, Tag
 
 #: Exit status when the relay refuses us (admission, sign-in, version, policy).
 EXIT_REFUSED: Final = 3
@@ -93,8 +93,12 @@ class RelayConnection:
         except ConnectionClosed as exc:
             raise _lost(exc) from exc
 
-    async def recv(self) -> tuple[messages.Message, bytes]:
-        """The next message and its bytes; an Error from the relay raises ClientError."""
+    async def recv(self) -> tuple[messages.Message | messages.SealedHeader, bytes]:
+        """The next message and its bytes; an Error from the relay raises ClientError.
+
+        A sealed frame comes back as its header only (the body is for the
+        cipher, which reads ``bytes``): no copy of a frame is made here.
+        """
         try:
             data = await self._ws.recv(decode=False)
         except ConnectionClosed as exc:
@@ -102,6 +106,8 @@ class RelayConnection:
         if isinstance(data, str):
             raise ClientError("The relay sent text; this is not a screenrelay relay.", 1)
         try:
+            if data[:1] == bytes([Tag.FRAME]):
+                return messages.parse_sealed_header(data), data
             message = messages.parse(data)
         except RemoteProtocolError as exc:
             raise ClientError(f"The relay sent a malformed message: {exc.text}", 1) from exc
