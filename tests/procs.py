@@ -293,8 +293,8 @@ class Processes:
 
 
 @contextlib.contextmanager
-def running_relay(workdir: Path) -> Iterator[Relay]:
-    relay = Relay(workdir)
+def running_relay(workdir: Path, command: list[str] | None = None) -> Iterator[Relay]:
+    relay = Relay(workdir, command=command)
     relay.add_organizer()
     relay.start()
     try:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError
@@ -24,6 +25,8 @@ from protocol.keys import EpochRing, unwrap_epoch_key
 from protocol.pake import JoinerHandshake
 from protocol.sframe import ReceiverCipher
 from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, Credential, Tag
+from viewer_app.commands import CommandError, parse_command
+from viewer_app.control import ControlClient
 from viewer_app.decoder import Canvas
 from viewer_app.events import EventSink
 from viewer_app.transport import EXIT_REFUSED, ClientError, RelayConnection
@@ -56,6 +59,8 @@ class ViewerOptions:
     max_frames: int | None = None
     #: CA file for a relay with a private certificate.
     cafile: str | None = None
+    #: Ask the presenter for remote control right after joining.
+    request_control: bool = False
 
 
 class PngSaver:
@@ -90,9 +95,53 @@ class Viewer:
         self._events = sink
         self.canvas = Canvas()
         self.frames = 0
+        #: Remote control from this viewer.
+        self.control = ControlClient(conn, target.session_id, member_id, pairwise, sink)
 
-    async def run(self, frames: FrameSink | None, options: ViewerOptions) -> None:
-        """Receive until the session ends or ``max_frames`` pictures arrived."""
+    async def run(
+        self,
+        frames: FrameSink | None,
+        options: ViewerOptions,
+        commands: MemoryObjectReceiveStream[str] | None = None,
+    ) -> None:
+        """Receive until the session ends or ``max_frames`` pictures arrived.
+
+        ``commands``: lines of scripted commands (viewer_app/commands.py).
+        """
+        async with anyio.create_task_group() as tg:
+            if options.request_control:
+                await self.control.request()
+            if commands is not None:
+                tg.start_soon(self._follow, commands, tg.cancel_scope)
+            await self._receive(frames, options)
+            tg.cancel_scope.cancel()
+
+    async def _follow(
+        self, commands: MemoryObjectReceiveStream[str], scope: anyio.CancelScope
+    ) -> None:
+        async for line in commands:
+            try:
+                action = parse_command(line)
+            except CommandError as exc:
+                self._events.emit("command_error", f"screenrelay: {exc}", message=str(exc))
+                continue
+            if action is None:
+                continue
+            if action.kind == "request_control":
+                await self.control.request()
+            elif action.kind == "release_control":
+                await self.control.release()
+            elif action.kind == "leave":
+                scope.cancel()
+                return
+            elif not await self.control.send(action.events):
+                self._events.emit(
+                    "command_error",
+                    "screenrelay: you do not control the screen",
+                    message="not in control",
+                )
+
+    async def _receive(self, frames: FrameSink | None, options: ViewerOptions) -> None:
         while options.max_frames is None or self.frames < options.max_frames:
             message, data = await self._conn.recv()
             if isinstance(message, messages.SealedHeader):
@@ -107,6 +156,8 @@ class Viewer:
                 )
                 self._ring.install(message.epoch, key)
                 self._events.emit("key_update", epoch=message.epoch)
+            elif isinstance(message, messages.ControlState):
+                self.control.on_state(message)
             elif isinstance(message, messages.SessionEnded):
                 self._events.emit("session_ended", "The session has ended.", reason=message.text)
                 return
