@@ -23,6 +23,8 @@ import anyio.abc
 from host_app.capture import ScreenSource, open_source
 from host_app.encoder import TileEncoder
 from host_app.organizer import Organizer
+from host_app.prompt import ConsentPrompt
+from host_app.remote_control import CONSENT_TIMEOUT, RemoteControl
 from host_app.worker import WorkerThread
 from protocol import messages
 from protocol.pake import encode_link, new_link_secret, new_password, normalize_password
@@ -54,6 +56,8 @@ class HostOptions:
     fps: float = 30.0
     #: CA file for a relay with a private certificate.
     cafile: str | None = None
+    #: Seconds a consent prompt waits before it declines.
+    consent_timeout: float = CONSENT_TIMEOUT
 
 
 class Host:
@@ -65,6 +69,7 @@ class Host:
         organizer: Organizer,
         options: HostOptions,
         sink: EventSink,
+        prompt: ConsentPrompt,
     ) -> None:
         self._conn = conn
         self.organizer = organizer
@@ -73,6 +78,15 @@ class Host:
         self._send_lock = anyio.Lock()
         self._want_keyframe = True
         self._ended = anyio.Event()
+        #: Consent, the input gate and revoke.
+        self.control = RemoteControl(
+            session_id=organizer.session_id,
+            organizer=organizer,
+            send=self.send,
+            prompt=prompt,
+            events=sink,
+            consent_timeout=options.consent_timeout,
+        )
 
     async def send(self, *batch: messages.Message) -> None:
         async with self._send_lock:
@@ -84,6 +98,7 @@ class Host:
             tg.start_soon(self._receive)
             tg.start_soon(self._tick)
             tg.start_soon(self._watch_signals, tg.cancel_scope)
+            tg.start_soon(self.control.run)
             if self._options.share:
                 tg.start_soon(self._share)
             await self._ended.wait()
@@ -92,7 +107,7 @@ class Host:
     async def _receive(self) -> None:
         org = self.organizer
         while True:
-            message, _ = await self._conn.recv()
+            message, data = await self._conn.recv()
             now = time.time()
             if isinstance(message, messages.JoinRequest):
                 self._events.emit(
@@ -113,7 +128,14 @@ class Host:
                 await self.send(answer)
             elif isinstance(message, messages.MemberJoined):
                 pass  # the relay asks for the new member's key frame itself
+            elif isinstance(message, messages.Input):
+                await self.control.on_input(data)
+            elif isinstance(message, messages.ControlRequest):
+                await self.control.on_request(message.member_id)
+            elif isinstance(message, messages.ControlRelease):
+                await self.control.on_release(self.control.machine.controller)
             elif isinstance(message, messages.MemberLeft):
+                await self.control.on_member_left(message.member_id)
                 async with self._send_lock:
                     for update in org.on_member_left(message.member_id, now):
                         await self._conn.send(update)
@@ -156,6 +178,7 @@ class Host:
             )
             width, height = source.size
             encoder = TileEncoder(width, height)
+            self.control.set_area(source.origin, source.size)
             self._events.emit(
                 "sharing", f"Sharing a {width}x{height} screen.", width=width, height=height
             )
@@ -194,7 +217,10 @@ class Host:
 
 
 async def start(
-    options: HostOptions, sink: EventSink, rng: Callable[[int], bytes] = os.urandom
+    options: HostOptions,
+    sink: EventSink,
+    prompt: ConsentPrompt,
+    rng: Callable[[int], bytes] = os.urandom,
 ) -> Host:
     """Sign in, create the session and print how to join it."""
     conn = await RelayConnection.open(options.relay_url, cafile=options.cafile)
@@ -230,4 +256,4 @@ async def start(
         password=password,
         link=link,
     )
-    return Host(conn, organizer, options, sink)
+    return Host(conn, organizer, options, sink, prompt)
