@@ -50,6 +50,24 @@ def revoke_combinations(platform: str = sys.platform) -> tuple[str, ...]:
     return (REVOKE_HOTKEY,)
 
 
+def _wake_xorg_listener(listener: Any) -> None:
+    """Make a stopped X11 listener's thread end now.
+
+    pynput 1.8's ``stop()`` disables the RECORD context on the connection its
+    thread is blocked reading, and never flushes it, so the thread lingers
+    until the next key event (pynput pull request #583). Sending the disable
+    on the other connection, as that fix does, ends it at once.
+    """
+    display, context = getattr(listener, "_display_stop", None), getattr(listener, "_context", None)
+    if display is None or context is None:
+        return
+    try:
+        display.record_disable_context(context)
+        display.flush()
+    except Exception:  # already closed: the thread is ending anyway
+        _log.debug("could not wake the hotkey listener", exc_info=True)
+
+
 class HotkeyError(ScreenrelayError):
     """The revoke hotkey cannot be watched (no display, no permission)."""
 
@@ -139,6 +157,7 @@ class RevokeHotkey:
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.stop()
+            _wake_xorg_listener(listener)
             try:
                 listener.join(STOP_TIMEOUT)
             except Exception:  # an error pynput kept from its thread; logged there

@@ -430,6 +430,10 @@ class _Window:
         top.bind("<KP_Enter>", self._on_enter)
         top.bind("<Escape>", lambda _event: self.finish(Answer.DECLINE))
         top.bind("<Map>", lambda _event: self._decline.focus_force())
+        top.update_idletasks()  # centre it on the screen
+        left = (top.winfo_screenwidth() - top.winfo_reqwidth()) // 2
+        up = (top.winfo_screenheight() - top.winfo_reqheight()) // 3
+        top.geometry(f"+{max(0, left)}+{max(0, up)}")
         self._decline.focus_set()
         self._armed = False
         self._arm_job = top.after(max(0, round(arm_delay * 1000)), self._arm)

@@ -30,7 +30,7 @@ from host_app.input_gate import InputGate
 from host_app.organizer import Organizer
 from host_app.prompt import Answer, ConsentPrompt, ConsentQuestion
 from protocol import messages
-from protocol.control import ControlMachine, ControlState
+from protocol.control import ControlMachine, Decision, Ended, Event, State
 from protocol.errors import RemoteProtocolError
 from protocol.input_events import parse_batch
 from protocol.sframe import InputOpener
@@ -89,8 +89,11 @@ class RemoteControl:
             try:
                 hotkey.start()
             except Exception as exc:  # no RECORD extension, no display: say so, go on
-                self._events.emit("warning", f"screenrelay: the revoke hotkey is unavailable: {exc}",
-                                  message=f"revoke hotkey unavailable: {exc}")
+                self._events.emit(
+                    "warning",
+                    f"screenrelay: the revoke hotkey is unavailable: {exc}",
+                    message=f"revoke hotkey unavailable: {exc}",
+                )
             try:
                 await anyio.sleep_forever()
             finally:
@@ -99,11 +102,14 @@ class RemoteControl:
     # -- messages from the relay ---------------------------------------------
 
     async def on_request(self, member_id: int) -> None:
-        if member_id not in self._organizer.members or not self.machine.request(member_id):
+        if (
+            member_id not in self._organizer.members
+            or self.machine.request(member_id) is Decision.BUSY
+        ):
             await self._announce(ControlReason.REFUSED, member_id)
             return
         assert self._tg is not None
-        self._tg.start_soon(self._ask, member_id)
+        self._tg.start_soon(self._ask, member_id, self.machine.prompt)
 
     async def on_input(self, data: bytes) -> None:
         header = messages.parse_sealed_header(data, Tag.INPUT)
@@ -133,22 +139,23 @@ class RemoteControl:
         )
 
     async def on_release(self, member_id: int) -> None:
-        if self.machine.controller != member_id:
+        if not member_id or self.machine.controller != member_id:
             return
         self.gate.close()
-        self.machine.release(member_id)
-        await self._announce(ControlReason.RELEASED, member_id)
+        if self.machine.release(member_id) is not None:
+            await self._announce(ControlReason.RELEASED, member_id)
 
     async def on_member_left(self, member_id: int) -> None:
         self._openers.pop(member_id, None)
         if self.machine.controller == member_id:
             self.gate.close()
-            self.machine.member_left(member_id)
+        ended = self.machine.member_left(member_id)
+        if ended is None:
+            return
+        if ended.event is Event.CONTROLLER_LEFT:
             await self._announce(ControlReason.CONTROLLER_LEFT, member_id)
-        elif self.machine.requester == member_id:
-            self.machine.member_left(member_id)
-            if self._prompt_scope is not None:
-                self._prompt_scope.cancel()
+        elif self._prompt_scope is not None:
+            self._prompt_scope.cancel()
 
     # -- revoke ---------------------------------------------------------------
 
@@ -158,16 +165,15 @@ class RemoteControl:
         await self._after_revoke(reason, time.time_ns())
 
     async def _after_revoke(self, reason: ControlReason, closed_ns: int) -> None:
-        controller, requester = self.machine.controller, self.machine.requester
-        self.machine.revoke()
+        ended: Ended | None = self.machine.revoke()
         if self._prompt_scope is not None:
             self._prompt_scope.cancel()
-        subject = controller or requester
+        subject = ended.subject if ended is not None else 0
         if subject:
             await self._announce(reason, subject)
         self._events.emit(
             "control_revoked",
-            "Control taken back." if controller else None,
+            "Control taken back." if ended is not None and ended.grant else None,
             how="hotkey" if reason is ControlReason.REVOKED_HOTKEY else "window",
             member_id=subject,
             gate_closed_ns=closed_ns,
@@ -175,7 +181,7 @@ class RemoteControl:
 
     # -- internals ------------------------------------------------------------
 
-    async def _ask(self, member_id: int) -> None:
+    async def _ask(self, member_id: int, prompt: int) -> None:
         question = ConsentQuestion(
             who=f"Participant {member_id}",
             what="control your mouse and keyboard",
@@ -187,30 +193,34 @@ class RemoteControl:
         try:
             with anyio.CancelScope() as scope:
                 self._prompt_scope = scope
-                self._events.emit("consent_asked", f"Participant {member_id} asks to control "
-                                  "your screen: answer in the window.", id=member_id,
-                                  member_id=member_id, what="control")
+                self._events.emit(
+                    "consent_asked",
+                    f"Participant {member_id} asks to control your screen: answer in the window.",
+                    id=member_id,
+                    member_id=member_id,
+                    what="control",
+                )
                 answer = await self._prompt.ask(question)
         finally:
             self._prompt_scope = None
             self.gate.resume()
-        if answer is None or self.machine.state is not ControlState.ASKING:
-            return
-        if self.machine.requester != member_id:
+        if answer is None or self.machine.state is not State.ASKING:
+            return  # withdrawn meanwhile (revoked, or the requester left)
+        if self.machine.prompt != prompt:
             return
         if answer is Answer.ACCEPT:
-            grant = self.machine.accept()
+            grant = self.machine.accept(prompt)
             if self._injector is None:
                 self._injector = self._injector_factory()
             self.gate.open(member_id, grant)
             self._events.emit("consent_given", member_id=member_id, grant=grant)
             await self._announce(ControlReason.GRANTED, member_id)
         elif answer is Answer.DECLINE:
-            self.machine.decline()
+            self.machine.decline(prompt)
             self._events.emit("consent_declined", member_id=member_id)
             await self._announce(ControlReason.DECLINED, member_id)
         else:
-            self.machine.expire()
+            self.machine.expire(prompt)
             self._events.emit("consent_expired", member_id=member_id)
             await self._announce(ControlReason.EXPIRED, member_id)
 

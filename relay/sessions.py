@@ -268,10 +268,10 @@ class Directory:
             self.end_session(session, now, reason="ended by organizer")
             return
         if isinstance(message, messages.ControlState):
-            admitted = {m.member_id for m in session.admitted()}
-            session.control.announce(message, admitted, self._recorder(session, None, now))
-            for member in session.admitted():
-                member.peer.send(message)
+            members = {m.member_id for m in session.admitted()}
+            session.control.announce(message, members, self._recorder(session, None, now))
+            for admitted_member in session.admitted():
+                admitted_member.peer.send(message)
             return
         if not isinstance(
             message, messages.PakeReply | messages.Admit | messages.Reject | messages.KeyUpdate

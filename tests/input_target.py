@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import tkinter as tk
 from typing import TextIO
 
@@ -24,7 +25,7 @@ def main() -> None:
     log: TextIO = open(path, "a", buffering=1)  # noqa: SIM115 - lives as long as the window
 
     def write(record: dict[str, object]) -> None:
-        log.write(json.dumps(record) + "\n")
+        log.write(json.dumps({**record, "t": time.time()}) + "\n")
 
     root.bind("<Motion>", lambda e: write({"kind": "motion", "x": e.x_root, "y": e.y_root}))
     root.bind(

@@ -18,9 +18,8 @@ import dataclasses
 import json
 from typing import Any, Literal
 
-from protocol.input_events import Button, InputEvent, Key, PointerMove, Scroll
-
 from protocol.errors import LocalProtocolError
+from protocol.input_events import Button, InputEvent, Key, MouseButton, PointerMove, Scroll
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -46,7 +45,11 @@ def _events(cmd: str, obj: dict[str, Any]) -> tuple[InputEvent, ...]:
     if cmd == "move":
         return (PointerMove(_int(obj, "x"), _int(obj, "y")),)
     if cmd == "click":
-        x, y, button = _int(obj, "x"), _int(obj, "y"), _int(obj, "button", 1)
+        x, y, number = _int(obj, "x"), _int(obj, "y"), _int(obj, "button", 1)
+        try:
+            button = MouseButton(number)
+        except ValueError:
+            raise CommandError("'button' must be 1 (left), 2 (middle) or 3 (right)") from None
         return (PointerMove(x, y), Button(button, True, x, y), Button(button, False, x, y))
     if cmd == "scroll":
         x, y = _int(obj, "x"), _int(obj, "y")
