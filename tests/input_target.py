@@ -19,7 +19,6 @@ def main() -> None:
     path = sys.argv[1]
     left, top, width, height = (int(v) for v in sys.argv[2:6])
     root = tk.Tk()
-    root.overrideredirect(True)
     root.geometry(f"{width}x{height}+{left}+{top}")
     root.configure(bg="#dfe7ef")
     log: TextIO = open(path, "a", buffering=1)  # noqa: SIM115 - lives as long as the window
@@ -32,10 +31,13 @@ def main() -> None:
         "<ButtonPress>",
         lambda e: write({"kind": "button", "button": e.num, "x": e.x_root, "y": e.y_root}),
     )
-    root.bind("<KeyPress>", lambda e: write({"kind": "key", "keysym": e.keysym}))
+
+    entry = tk.Entry(root)  # a focusable child: keys go to the focus widget
+    entry.place(x=0, y=0, width=1, height=1)
+    entry.bind("<KeyPress>", lambda e: write({"kind": "key", "keysym": e.keysym}))
 
     def keep_focus() -> None:
-        root.focus_force()
+        entry.focus_force()
         root.after(200, keep_focus)
 
     root.after(100, keep_focus)
