@@ -50,6 +50,19 @@ def revoke_combinations(platform: str = sys.platform) -> tuple[str, ...]:
     return (REVOKE_HOTKEY,)
 
 
+def _check_x_server() -> None:
+    """Fail here, not in pynput's thread (where it would die unseen), if the
+    X server cannot be reached or cannot record key events."""
+    import Xlib.display  # type: ignore[import-untyped]
+
+    display = Xlib.display.Display()
+    try:
+        if not display.has_extension("RECORD"):
+            raise HotkeyError("the X server has no RECORD extension")
+    finally:
+        display.close()
+
+
 def _wake_xorg_listener(listener: Any) -> None:
     """Make a stopped X11 listener's thread end now.
 
@@ -140,6 +153,8 @@ class RevokeHotkey:
             listener: Any = keyboard.GlobalHotKeys(
                 {combination: self.activate for combination in self.combinations}
             )
+            if type(listener).__module__ == "pynput.keyboard._xorg":
+                _check_x_server()
             listener.start()
         except Exception as exc:
             raise HotkeyError(f"cannot watch the keyboard for the revoke hotkey: {exc}") from exc

@@ -20,9 +20,11 @@ Importing this module needs no display: pynput is imported when a
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import logging
-from typing import Any, Final
+from types import TracebackType
+from typing import Any, Final, Self
 
 from protocol.errors import ScreenrelayError
 from protocol.input_events import Button, InputEvent, Key, Scroll
@@ -59,6 +61,20 @@ class Injector(abc.ABC):
     @abc.abstractmethod
     def release_all(self) -> None:
         """Release every key and button this injector holds pressed."""
+
+    def close(self) -> None:  # noqa: B027 - a fake has nothing to close
+        """Release what is held and let go of the screen; safe to repeat."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -166,6 +182,19 @@ class PynputInjector(Injector):
                 failure = failure or exc
         if failure is not None:
             raise InjectorError(f"could not release a key or button: {failure}") from failure
+
+    def close(self) -> None:
+        """Release what is held, then close the X connections (pynput would
+        close them when collected, which fails once the server is gone)."""
+        try:
+            self.release_all()
+        finally:
+            for controller in (self._mouse, self._keyboard):
+                display = getattr(controller, "_display", None)
+                if display is not None and hasattr(display, "close"):
+                    del controller._display
+                    with contextlib.suppress(Exception):
+                        display.close()
 
     def _send(self, name: str, device: Any, what: Any, pressed: bool) -> None:
         """Press (and remember), or release only if held."""

@@ -35,7 +35,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Literal, Self, TextIO, get_args
 
@@ -189,14 +189,30 @@ class TerminalConsentPrompt(ConsentPrompt):
     can answer: waiting and later questions expire at once.
     """
 
-    def __init__(self, stream: TextIO | None = None, notes: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        notes: TextIO | None = None,
+        commands: Mapping[str, Callable[[], None]] | None = None,
+    ) -> None:
         super().__init__()
         self._stream = stream
         self._notes = notes
+        #: One-word lines the host itself handles (e.g. "revoke"), called on the loop.
+        self.commands: dict[str, Callable[[], None]] = dict(commands or {})
         self._pending: dict[str, asyncio.Future[Answer]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reader: threading.Thread | None = None
         self._ended = False
+
+    async def listen(self) -> None:
+        """Start reading now, so commands work before the first question."""
+        self._loop = asyncio.get_running_loop()
+        if self._reader is None:
+            self._reader = threading.Thread(
+                target=self._read, name="screenrelay-consent-stdin", daemon=True
+            )
+            self._reader.start()
 
     async def ask(self, question: ConsentQuestion) -> Answer:
         if not question.id:
@@ -262,6 +278,9 @@ class TerminalConsentPrompt(ConsentPrompt):
             return
         words = line.split()
         if not words:
+            return
+        if len(words) == 1 and words[0] in self.commands:
+            self.commands[words[0]]()
             return
         if len(words) != 2 or words[0] not in ("accept", "decline"):
             self._note("ignored a line that is not 'accept ID' or 'decline ID'")

@@ -28,7 +28,7 @@ from host_app.hotkey import RevokeHotkey
 from host_app.injector import Injector, open_injector
 from host_app.input_gate import InputGate
 from host_app.organizer import Organizer
-from host_app.prompt import Answer, ConsentPrompt, ConsentQuestion
+from host_app.prompt import Answer, ConsentPrompt, ConsentQuestion, TerminalConsentPrompt
 from protocol import messages
 from protocol.control import ControlMachine, Decision, Ended, Event, State
 from protocol.errors import RemoteProtocolError
@@ -80,6 +80,9 @@ class RemoteControl:
         """Listen for the revoke hotkey and handle prompts until cancelled."""
         async with BlockingPortal() as portal, anyio.create_task_group() as tg:
             self._tg = tg
+            if isinstance(self._prompt, TerminalConsentPrompt):
+                self._prompt.commands["revoke"] = self._revoke_from_terminal
+                await self._prompt.listen()
 
             def notify() -> None:  # on pynput's thread, right after the gate closed
                 closed_ns = time.time_ns()
@@ -158,6 +161,13 @@ class RemoteControl:
             self._prompt_scope.cancel()
 
     # -- revoke ---------------------------------------------------------------
+
+    def _revoke_from_terminal(self) -> None:
+        """'revoke' typed on the host's terminal (runs on the event loop)."""
+        self.gate.close()
+        closed_ns = time.time_ns()
+        assert self._tg is not None
+        self._tg.start_soon(self._after_revoke, ControlReason.REVOKED_WINDOW, closed_ns)
 
     async def revoke(self, reason: ControlReason = ControlReason.REVOKED_WINDOW) -> None:
         """Take control back (from the host's window or terminal)."""

@@ -92,6 +92,7 @@ class ControlClient:
         self._events.emit(
             "control",
             human,
+            at_ns=time.time_ns(),
             controller=state.controller,
             grant=state.grant,
             subject=state.subject,
