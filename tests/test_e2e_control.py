@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from host_app.prompt import ARM_DELAY
 from tests import scenes
 from tests.conftest import SCREEN
 from tests.procs import JsonProcess, Processes, Relay, running_relay
@@ -218,3 +219,72 @@ def test_every_consent_decision_and_control_change_is_in_the_audit_trail(
     member = trail[0][1]["member"]
     assert all(d["member"] == member for _, d in trail)
     assert trail[-1][1]["how"] == "window"
+
+
+def test_the_hotkey_works_in_every_control_state(
+    procs: Processes, target: Target, display: str
+) -> None:
+    host, viewer = session_with_controller(procs)
+
+    def press() -> dict[str, Any]:
+        subprocess.run(["xdotool", "key", "ctrl+F12"], env={"DISPLAY": display}, check=True)
+        return host.wait_for("control_revoked")
+
+    # Idle: nothing to take back, and nothing breaks.
+    assert press()["member_id"] == 0
+    # A prompt is showing: the hotkey withdraws it; a late "accept" grants nothing.
+    viewer.write_line('{"cmd": "request_control"}')
+    asked = host.wait_for("consent_asked")
+    assert press()["member_id"] == asked["member_id"]
+    state = viewer.wait_for("control")
+    assert state["reason"] == "revoked_hotkey" and state["mine"] is False
+    host.write_line(f"accept {asked['id']}")
+    # Granted: covered in depth above; here, that the machine still works after both.
+    grant(host, viewer)
+    assert press()["member_id"] == asked["member_id"]
+    assert viewer.wait_for("control")["reason"] == "revoked_hotkey"
+    viewer.write_line('{"cmd": "click", "x": 300, "y": 250}')
+    assert viewer.wait_for("command_error")["message"] == "not in control"
+    assert target.records("button") == []
+
+
+def consent_window(display: str) -> str | None:
+    found = subprocess.run(["xdotool", "search", "--name", "screenrelay: consent"],
+                           env={"DISPLAY": display}, capture_output=True, text=True,
+                           check=False)  # fmt: skip
+    ids = found.stdout.split()
+    return ids[0] if ids else None
+
+
+def keys_to(display: str, window: str, *keys: str) -> None:
+    """Focus ``window`` and type ``keys`` as a person would (XTEST, not synthetic events)."""
+    env = {"DISPLAY": display}
+    subprocess.run(["xdotool", "windowfocus", "--sync", window], env=env, check=True)
+    subprocess.run(["xdotool", "key", *keys], env=env, check=True)
+
+
+def test_the_consent_window_asks_on_the_presenters_screen(
+    procs: Processes, display: str, tmp_path: Path
+) -> None:
+    scenes.show(display, scenes.desktop_picture(*SCREEN, seed=12), tmp_path / "bg.png")
+    host, viewer = session_with_controller(procs, "--prompt", "window")
+    # Enter alone declines: the focus starts on Decline.
+    viewer.write_line('{"cmd": "request_control"}')
+    host.wait_for("consent_asked")
+    wait_until(lambda: consent_window(display), what="the consent window")
+    window = consent_window(display)
+    assert window is not None
+    keys_to(display, window, "Return")
+    assert viewer.wait_for("control")["reason"] == "declined"
+    wait_until(lambda: consent_window(display) is None, what="the window to close")
+    # Tab to Accept, then Enter: granted. (Accept arms after ARM_DELAY, so a
+    # keypress already on its way when the window opens cannot accept.)
+    viewer.write_line('{"cmd": "request_control"}')
+    host.wait_for("consent_asked")
+    wait_until(lambda: consent_window(display), what="the consent window")
+    window = consent_window(display)
+    assert window is not None
+    time.sleep(ARM_DELAY + 0.5)
+    keys_to(display, window, "Tab", "Return")
+    state = viewer.wait_for("control")
+    assert state["reason"] == "granted" and state["mine"] is True
