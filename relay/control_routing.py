@@ -119,11 +119,12 @@ class ControlRouter:
             detail["how"] = REVOKE_HOW[state.reason]
         record(AUDIT_ACTION[ControlReason(state.reason)], **detail)
 
-    def may_forward_input(self, sender: int, grant: int, now: float) -> bool:
-        """Whether an Input from ``sender`` under ``grant`` goes to the presenter."""
+    def may_forward_input(self, member: int, sender: int, grant: int, now: float) -> bool:
+        """Whether an Input that ``member`` sent, naming ``sender`` and ``grant``,
+        goes to the presenter."""
         ok = (
             self.controller != 0
-            and sender == self.controller
+            and member == sender == self.controller
             and grant == self.grant
             and self._input_limit.allow(sender, now)
         )

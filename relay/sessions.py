@@ -481,7 +481,7 @@ class Directory:
     ) -> None:
         """Pass a controller's sealed Input to the presenter, or drop it."""
         grant, sender, _counter, _flags = header
-        if sender == member.member_id and session.control.may_forward_input(sender, grant, now):
+        if session.control.may_forward_input(member.member_id, sender, grant, now):
             session.presenter().send_bytes(data)
 
     # -- time ---------------------------------------------------------------

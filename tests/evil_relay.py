@@ -34,7 +34,7 @@ def forged_request(
 
 
 def forward_everything(
-    self: control_routing.ControlRouter, sender: int, grant: int, now: float
+    self: control_routing.ControlRouter, member: int, sender: int, grant: int, now: float
 ) -> bool:
     return True
 
