@@ -11,6 +11,7 @@ epoch.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import signal
 import time
@@ -23,10 +24,11 @@ import anyio.abc
 from host_app.capture import ScreenSource, open_source
 from host_app.encoder import TileEncoder
 from host_app.organizer import Organizer
-from host_app.prompt import ConsentPrompt
+from host_app.prompt import ConsentPrompt, TerminalConsentPrompt
 from host_app.remote_control import CONSENT_TIMEOUT, RemoteControl
 from host_app.worker import WorkerThread
 from protocol import messages
+from protocol.frames import status_frame
 from protocol.pake import encode_link, new_link_secret, new_password, normalize_password
 from protocol.wire import FLAG_KEYFRAME, Credential, Tag
 from viewer_app.events import EventSink
@@ -78,6 +80,18 @@ class Host:
         self._send_lock = anyio.Lock()
         self._want_keyframe = True
         self._ended = anyio.Event()
+        #: The presenter paused / hid the picture (MISSION rule 6).
+        self.paused = False
+        self.hidden = False
+        self._status_due = False
+        if isinstance(prompt, TerminalConsentPrompt):
+            for word, change in (
+                ("pause", {"paused": True}),
+                ("resume", {"paused": False}),
+                ("hide", {"hidden": True}),
+                ("show", {"hidden": False}),
+            ):
+                prompt.commands[word] = functools.partial(self.set_status, **change)
         #: Consent, the input gate and revoke.
         self.control = RemoteControl(
             session_id=organizer.session_id,
@@ -186,14 +200,47 @@ class Host:
         finally:
             worker.close()
 
+    def set_status(self, *, paused: bool | None = None, hidden: bool | None = None) -> None:
+        """Pause or hide the picture (MISSION rule 6); takes effect before the next grab.
+
+        While paused or hidden nothing is captured, so nothing of the screen
+        leaves this machine; viewers are told with a status frame.
+        """
+        if paused is not None:
+            self.paused = paused
+        if hidden is not None:
+            self.hidden = hidden
+        self._status_due = True
+        self._want_keyframe = True
+        self._events.emit(
+            "sharing_status",
+            "Hidden." if self.hidden else "Paused." if self.paused else "Sharing again.",
+            paused=self.paused,
+            hidden=self.hidden,
+        )
+
     async def _share_loop(
         self, worker: WorkerThread, source: ScreenSource, encoder: TileEncoder
     ) -> None:
         interval = 1.0 / self._options.fps
+        width, height = source.size
         seq = 0
         while True:
             started = time.monotonic()
-            if self.organizer.members:
+            if not self.organizer.members:
+                self._want_keyframe = True
+            elif self._status_due or (
+                (self.paused or self.hidden) and self._want_keyframe
+            ):  # tell viewers (again, for one that joined while paused)
+                self._status_due = self._want_keyframe = False
+                notice = status_frame(
+                    seq, time.time_ns(), width, height, paused=self.paused, hidden=self.hidden
+                )
+                await self._send_frame(notice, seq, keyframe=True)
+                seq += 1
+                if not (self.paused or self.hidden):
+                    self._want_keyframe = True
+            elif not (self.paused or self.hidden):
                 keyframe, self._want_keyframe = self._want_keyframe, False
 
                 def capture(keyframe: bool = keyframe, seq: int = seq) -> bytes | None:
@@ -203,17 +250,19 @@ class Host:
                     )
 
                 payload = await worker.run(capture)
-                if payload is not None:
-                    async with self._send_lock:
-                        data = self.organizer.cipher.seal(
-                            Tag.FRAME, FLAG_KEYFRAME if keyframe else 0, payload
-                        )
-                        await self._conn.send_bytes(data)
-                    self._events.emit("frame_sent", seq=seq, keyframe=keyframe, bytes=len(data))
+                # Paused or hidden while that capture ran: it stays here.
+                if payload is not None and not (self.paused or self.hidden or self._status_due):
+                    await self._send_frame(payload, seq, keyframe=keyframe)
                     seq += 1
-            else:
-                self._want_keyframe = True
+                elif payload is not None:
+                    self._want_keyframe = True  # the encoder moved on; resync later
             await anyio.sleep(max(0.0, started + interval - time.monotonic()))
+
+    async def _send_frame(self, payload: bytes, seq: int, *, keyframe: bool) -> None:
+        async with self._send_lock:
+            data = self.organizer.cipher.seal(Tag.FRAME, FLAG_KEYFRAME if keyframe else 0, payload)
+            await self._conn.send_bytes(data)
+        self._events.emit("frame_sent", seq=seq, keyframe=keyframe, bytes=len(data))
 
 
 async def start(

@@ -153,7 +153,7 @@ class RevokeHotkey:
             listener: Any = keyboard.GlobalHotKeys(
                 {combination: self.activate for combination in self.combinations}
             )
-            if type(listener).__module__ == "pynput.keyboard._xorg":
+            if any(c.__module__ == "pynput.keyboard._xorg" for c in type(listener).__mro__):
                 _check_x_server()
             listener.start()
         except Exception as exc:
@@ -163,7 +163,7 @@ class RevokeHotkey:
         deadline = time.monotonic() + START_TIMEOUT
         while not getattr(listener, "_ready", True):
             if not listener.is_alive() or time.monotonic() > deadline:
-                listener.stop()
+                # Not listener.stop() either: it too waits for "ready".
                 raise HotkeyError("cannot watch the keyboard for the revoke hotkey")
             time.sleep(0.01)
         self._listener = listener

@@ -10,9 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from protocol.input_events import InputBatch, InputEvent, encode_batch
-
 from protocol import messages
+from protocol.input_events import InputBatch, InputEvent, encode_batch
 from protocol.sframe import InputSealer
 from protocol.wire import ControlReason
 from viewer_app.events import EventSink
