@@ -4,7 +4,7 @@
     {"cmd": "release_control"}              give it back
     {"cmd": "move", "x": 10, "y": 20}       pointer to (x, y) of the shared picture
     {"cmd": "click", "x": 10, "y": 20, "button": 1}   press and release (1 left, 2 middle, 3 right)
-    {"cmd": "scroll", "x": 10, "y": 20, "dy": -1}     wheel (dx, dy in clicks)
+    {"cmd": "scroll", "x": 10, "y": 20, "dy": -1}     wheel, in clicks (dy > 0 up, dx > 0 right)
     {"cmd": "key", "key": "enter"}          press and release one key (a character or a key name)
     {"cmd": "type", "text": "hello"}        press and release each character
     {"cmd": "leave"}                        leave the session
