@@ -6,10 +6,14 @@
     seconds = cpu_seconds(proc.pid)       # utime + stime so far
 
 Each event is the parsed JSON object; ``EventProcess`` never changes it.
+With ``keep_stdin=True`` the child's stdin stays open for ``write_line``;
+with ``stamp=True`` ``arrivals`` also keeps every event with the wall-clock
+time its line was read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -36,17 +40,30 @@ class EventProcess:
     """A child whose stdout is JSON lines, read on a thread."""
 
     def __init__(
-        self, args: list[str], *, env: dict[str, str], log: Path, stdin_text: str = ""
+        self,
+        args: list[str],
+        *,
+        env: dict[str, str],
+        log: Path,
+        stdin_text: str = "",
+        keep_stdin: bool = False,
+        stamp: bool = False,
     ) -> None:
         self.args = args
         self.log = log
+        self._stamp = stamp
+        #: With ``stamp``: (time.time_ns() when its line was read, event), in order.
+        self.arrivals: list[tuple[int, Event]] = []
         self._stderr = log.open("wb")
         self.proc = subprocess.Popen(
             args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write(stdin_text.encode())
-        self.proc.stdin.close()
+        if keep_stdin:
+            self.proc.stdin.flush()
+        else:
+            self.proc.stdin.close()
         self._queue: queue.Queue[Event | None] = queue.Queue()
         self._thread = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
         self._thread.start()
@@ -80,6 +97,16 @@ class EventProcess:
             if event is not None:
                 events.append(event)
 
+    def write_line(self, line: str) -> int:
+        """Send one line to the child's stdin (``keep_stdin``); the
+        ``time.time_ns()`` taken just before it was written."""
+        assert self.proc.stdin is not None
+        data = line.encode() + b"\n"
+        sent_ns = time.time_ns()
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+        return sent_ns
+
     def stderr_tail(self, chars: int = 2000) -> str:
         self._stderr.flush()
         return self.log.read_text(errors="replace")[-chars:]
@@ -94,6 +121,9 @@ class EventProcess:
                 self.proc.kill()
                 self.proc.wait()
         self._thread.join(timeout=5)
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
         self._stderr.close()
 
     def _name(self) -> str:
@@ -102,10 +132,13 @@ class EventProcess:
     def _read(self, stream: IO[bytes]) -> None:
         with stream:
             for line in stream:
+                read_ns = time.time_ns() if self._stamp else 0
                 try:
                     event = json.loads(line)
                 except json.JSONDecodeError:
                     event = {"event": "non_json", "line": line.decode(errors="replace")}
+                if self._stamp:
+                    self.arrivals.append((read_ns, event))
                 self._queue.put(event)
         self._queue.put(None)
 

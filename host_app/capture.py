@@ -42,6 +42,11 @@ class ScreenSource(abc.ABC):
     def size(self) -> tuple[int, int]:
         """(width, height) of every picture ``grab`` returns."""
 
+    @property
+    def origin(self) -> tuple[int, int]:
+        """(left, top) of the grabbed area in screen coordinates."""
+        return 0, 0
+
     @abc.abstractmethod
     def grab(self) -> Picture:
         """The current picture: (height, width, 4) uint8 BGRA, read-only,
@@ -122,6 +127,10 @@ class MssSource(ScreenSource):
     @property
     def size(self) -> tuple[int, int]:
         return self._box["width"], self._box["height"]
+
+    @property
+    def origin(self) -> tuple[int, int]:
+        return self._box["left"], self._box["top"]
 
     @property
     def zero_copy(self) -> bool:

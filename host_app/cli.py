@@ -6,6 +6,8 @@ import argparse
 from typing import Any
 
 from host_app.host import HostOptions, start
+from host_app.prompt import open_prompt
+from host_app.remote_control import CONSENT_TIMEOUT
 from viewer_app.events import EventSink
 from viewer_app.running import run_client
 
@@ -37,6 +39,19 @@ def add_parser(sub: Any) -> None:
     host.add_argument("--fps", type=float, default=30.0, help="most pictures per second")
     host.add_argument("--cafile", help="CA certificate file for a relay with a private certificate")
     host.add_argument("--json", action="store_true", help="one JSON object per line per event")
+    host.add_argument(
+        "--prompt",
+        choices=["window", "terminal"],
+        help="where consent is asked: a window (default), or the terminal (default with "
+        "--json): answer 'accept ID' or 'decline ID'; 'revoke' takes control back",
+    )
+    host.add_argument(
+        "--consent-timeout",
+        type=float,
+        default=CONSENT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"an unanswered consent prompt declines after this long (default {CONSENT_TIMEOUT:g})",
+    )
     host.set_defaults(run=run)
 
 
@@ -53,11 +68,14 @@ def run(args: argparse.Namespace) -> int:
         region=args.region,
         fps=args.fps,
         cafile=args.cafile,
+        consent_timeout=args.consent_timeout,
     )
     sink = EventSink(json_mode=args.json)
+    terminal = args.prompt == "terminal" or (args.prompt is None and args.json)
 
     async def main() -> None:
-        host = await start(options, sink)
-        await host.run()
+        with open_prompt(terminal=terminal) as prompt:
+            host = await start(options, sink, prompt)
+            await host.run()
 
     return run_client(main, sink)

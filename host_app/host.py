@@ -11,6 +11,7 @@ epoch.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import signal
 import time
@@ -23,8 +24,11 @@ import anyio.abc
 from host_app.capture import ScreenSource, open_source
 from host_app.encoder import TileEncoder
 from host_app.organizer import Organizer
+from host_app.prompt import ConsentPrompt, TerminalConsentPrompt
+from host_app.remote_control import CONSENT_TIMEOUT, RemoteControl
 from host_app.worker import WorkerThread
 from protocol import messages
+from protocol.frames import status_frame
 from protocol.pake import encode_link, new_link_secret, new_password, normalize_password
 from protocol.wire import FLAG_KEYFRAME, Credential, Tag
 from viewer_app.events import EventSink
@@ -54,6 +58,8 @@ class HostOptions:
     fps: float = 30.0
     #: CA file for a relay with a private certificate.
     cafile: str | None = None
+    #: Seconds a consent prompt waits before it declines.
+    consent_timeout: float = CONSENT_TIMEOUT
 
 
 class Host:
@@ -65,6 +71,7 @@ class Host:
         organizer: Organizer,
         options: HostOptions,
         sink: EventSink,
+        prompt: ConsentPrompt,
     ) -> None:
         self._conn = conn
         self.organizer = organizer
@@ -73,6 +80,27 @@ class Host:
         self._send_lock = anyio.Lock()
         self._want_keyframe = True
         self._ended = anyio.Event()
+        #: The presenter paused / hid the picture (MISSION rule 6).
+        self.paused = False
+        self.hidden = False
+        self._status_due = False
+        if isinstance(prompt, TerminalConsentPrompt):
+            for word, change in (
+                ("pause", {"paused": True}),
+                ("resume", {"paused": False}),
+                ("hide", {"hidden": True}),
+                ("show", {"hidden": False}),
+            ):
+                prompt.commands[word] = functools.partial(self.set_status, **change)
+        #: Consent, the input gate and revoke.
+        self.control = RemoteControl(
+            session_id=organizer.session_id,
+            organizer=organizer,
+            send=self.send,
+            prompt=prompt,
+            events=sink,
+            consent_timeout=options.consent_timeout,
+        )
 
     async def send(self, *batch: messages.Message) -> None:
         async with self._send_lock:
@@ -84,6 +112,7 @@ class Host:
             tg.start_soon(self._receive)
             tg.start_soon(self._tick)
             tg.start_soon(self._watch_signals, tg.cancel_scope)
+            tg.start_soon(self.control.run)
             if self._options.share:
                 tg.start_soon(self._share)
             await self._ended.wait()
@@ -92,7 +121,7 @@ class Host:
     async def _receive(self) -> None:
         org = self.organizer
         while True:
-            message, _ = await self._conn.recv()
+            message, data = await self._conn.recv()
             now = time.time()
             if isinstance(message, messages.JoinRequest):
                 self._events.emit(
@@ -113,7 +142,14 @@ class Host:
                 await self.send(answer)
             elif isinstance(message, messages.MemberJoined):
                 pass  # the relay asks for the new member's key frame itself
+            elif isinstance(message, messages.Input):
+                await self.control.on_input(data)
+            elif isinstance(message, messages.ControlRequest):
+                await self.control.on_request(message.member_id)
+            elif isinstance(message, messages.ControlRelease):
+                await self.control.on_release(self.control.machine.controller)
             elif isinstance(message, messages.MemberLeft):
+                await self.control.on_member_left(message.member_id)
                 async with self._send_lock:
                     for update in org.on_member_left(message.member_id, now):
                         await self._conn.send(update)
@@ -156,6 +192,7 @@ class Host:
             )
             width, height = source.size
             encoder = TileEncoder(width, height)
+            self.control.set_area(source.origin, source.size)
             self._events.emit(
                 "sharing", f"Sharing a {width}x{height} screen.", width=width, height=height
             )
@@ -163,14 +200,47 @@ class Host:
         finally:
             worker.close()
 
+    def set_status(self, *, paused: bool | None = None, hidden: bool | None = None) -> None:
+        """Pause or hide the picture (MISSION rule 6); takes effect before the next grab.
+
+        While paused or hidden nothing is captured, so nothing of the screen
+        leaves this machine; viewers are told with a status frame.
+        """
+        if paused is not None:
+            self.paused = paused
+        if hidden is not None:
+            self.hidden = hidden
+        self._status_due = True
+        self._want_keyframe = True
+        self._events.emit(
+            "sharing_status",
+            "Hidden." if self.hidden else "Paused." if self.paused else "Sharing again.",
+            paused=self.paused,
+            hidden=self.hidden,
+        )
+
     async def _share_loop(
         self, worker: WorkerThread, source: ScreenSource, encoder: TileEncoder
     ) -> None:
         interval = 1.0 / self._options.fps
+        width, height = source.size
         seq = 0
         while True:
             started = time.monotonic()
-            if self.organizer.members:
+            if not self.organizer.members:
+                self._want_keyframe = True
+            elif self._status_due or (
+                (self.paused or self.hidden) and self._want_keyframe
+            ):  # tell viewers (again, for one that joined while paused)
+                self._status_due = self._want_keyframe = False
+                notice = status_frame(
+                    seq, time.time_ns(), width, height, paused=self.paused, hidden=self.hidden
+                )
+                await self._send_frame(notice, seq, keyframe=True)
+                seq += 1
+                if not (self.paused or self.hidden):
+                    self._want_keyframe = True
+            elif not (self.paused or self.hidden):
                 keyframe, self._want_keyframe = self._want_keyframe, False
 
                 def capture(keyframe: bool = keyframe, seq: int = seq) -> bytes | None:
@@ -180,21 +250,26 @@ class Host:
                     )
 
                 payload = await worker.run(capture)
-                if payload is not None:
-                    async with self._send_lock:
-                        data = self.organizer.cipher.seal(
-                            Tag.FRAME, FLAG_KEYFRAME if keyframe else 0, payload
-                        )
-                        await self._conn.send_bytes(data)
-                    self._events.emit("frame_sent", seq=seq, keyframe=keyframe, bytes=len(data))
+                # Paused or hidden while that capture ran: it stays here.
+                if payload is not None and not (self.paused or self.hidden or self._status_due):
+                    await self._send_frame(payload, seq, keyframe=keyframe)
                     seq += 1
-            else:
-                self._want_keyframe = True
+                elif payload is not None:
+                    self._want_keyframe = True  # the encoder moved on; resync later
             await anyio.sleep(max(0.0, started + interval - time.monotonic()))
+
+    async def _send_frame(self, payload: bytes, seq: int, *, keyframe: bool) -> None:
+        async with self._send_lock:
+            data = self.organizer.cipher.seal(Tag.FRAME, FLAG_KEYFRAME if keyframe else 0, payload)
+            await self._conn.send_bytes(data)
+        self._events.emit("frame_sent", seq=seq, keyframe=keyframe, bytes=len(data))
 
 
 async def start(
-    options: HostOptions, sink: EventSink, rng: Callable[[int], bytes] = os.urandom
+    options: HostOptions,
+    sink: EventSink,
+    prompt: ConsentPrompt,
+    rng: Callable[[int], bytes] = os.urandom,
 ) -> Host:
     """Sign in, create the session and print how to join it."""
     conn = await RelayConnection.open(options.relay_url, cafile=options.cafile)
@@ -230,4 +305,4 @@ async def start(
         password=password,
         link=link,
     )
-    return Host(conn, organizer, options, sink)
+    return Host(conn, organizer, options, sink, prompt)

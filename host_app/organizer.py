@@ -74,6 +74,11 @@ class Organizer:
     def members(self) -> list[int]:
         return sorted(self._admitted)
 
+    def pairwise(self, member_id: int) -> bytes | None:
+        """The pairwise key of an admitted member (its input opens under it)."""
+        member = self._admitted.get(member_id)
+        return member.pairwise if member is not None else None
+
     def on_join_request(self, request: messages.JoinRequest, now: float) -> messages.Message:
         """Answer a joiner's first PAKE message, or reject it.
 

@@ -60,7 +60,15 @@ RECT_DATA_SLACK: Final = 1024 * 1024
 MAX_RECTS: Final = 65_536
 
 #: Flag bits this version knows; any other bit set is refused.
-KNOWN_FLAGS: Final = FLAG_KEYFRAME
+KNOWN_FLAGS: Final = FLAG_KEYFRAME | 0x02 | 0x04
+
+#: Payload flag: the presenter paused; viewers keep the last picture and say so.
+FLAG_PAUSED: Final = 0x02
+#: Payload flag: the presenter hid the screen; viewers blank it and say so.
+FLAG_HIDDEN: Final = 0x04
+#: A status frame carries one of these, no rects, and is sealed as a key frame
+#: (the relay never drops it and it replaces any picture still queued).
+STATUS_FLAGS: Final = FLAG_PAUSED | FLAG_HIDDEN
 
 #: version, flags, seq, capture_ns, width, height, n_rects.
 HEADER: Final = struct.Struct(">BBQQHHI")
@@ -207,6 +215,24 @@ def encode_frame_header(header: FrameHeader, rects: Sequence[Rect]) -> bytes:
     if total > max_rect_data(header.width, header.height):
         raise LocalProtocolError(f"rects hold {total} bytes, more than the screen allows")
     return b"".join(parts)
+
+
+def status_frame(
+    seq: int, capture_ns: int, width: int, height: int, *, paused: bool, hidden: bool
+) -> bytes:
+    """The payload telling viewers the presenter paused or hid (or neither)."""
+    flags = FLAG_KEYFRAME | (FLAG_PAUSED if paused else 0) | (FLAG_HIDDEN if hidden else 0)
+    return encode_frame_header(FrameHeader(flags, seq, capture_ns, width, height), []) + (
+        zstandard.ZstdCompressor(write_content_size=True).compress(b"")
+    )
+
+
+def frame_status(data: bytes | bytearray | memoryview) -> int:
+    """The STATUS_FLAGS of a payload (0 for a picture), read without parsing the rest."""
+    view = memoryview(data).cast("B")
+    if len(view) < HEADER.size:
+        raise RemoteProtocolError("frame payload shorter than its header")
+    return view[1] & STATUS_FLAGS
 
 
 def frame_is_keyframe(data: bytes | bytearray | memoryview) -> bool:

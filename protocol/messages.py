@@ -13,10 +13,12 @@ one message or raises `RemoteProtocolError`, never anything else:
 4. the message's own validation; its `LocalProtocolError` is translated into
    a `RemoteProtocolError` here, in one place, since the bytes were the peer's.
 
-Frames are the hot path. The relay routes one with `parse_sealed_header`,
-which reads only the 16-byte header, and forwards the original bytes; `parse`
-copies a Frame's ciphertext once; `encode` of a Frame is byte for byte
-``SEALED_HEADER.pack(...) + ciphertext``, as protocol.sframe builds it.
+Two types are sealed (protocol.sframe): Frame and Input. Both are the 16-byte
+``SEALED_HEADER`` then the ciphertext. Frames are the hot path. The relay
+routes a sealed message with `parse_sealed_header`, which reads only the
+header, and forwards the original bytes; `parse` copies the ciphertext once;
+`encode` of a sealed message is byte for byte ``SEALED_HEADER.pack(...) +
+ciphertext``, as protocol.sframe builds it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from protocol.wire import (
     SEALED_HEADER,
     SESSION_ID_MAX,
     SESSION_ID_MIN,
+    ControlReason,
     Credential,
     Tag,
 )
@@ -51,6 +54,26 @@ MIN_CIPHERTEXT: Final = 16
 
 #: What is left of MAX_FRAME_MESSAGE after the sealed header.
 MAX_CIPHERTEXT: Final = MAX_FRAME_MESSAGE - SEALED_HEADER.size
+
+#: What is left of MAX_CONTROL_MESSAGE after the sealed header: an Input is a
+#: control message, so its cap is the control cap, not the frame cap.
+MAX_INPUT_CIPHERTEXT: Final = MAX_CONTROL_MESSAGE - SEALED_HEADER.size
+
+#: Grants are numbered 1, 2, ... per session; 0 in ControlState means none.
+GRANT_MAX: Final = 0xFFFF_FFFF
+
+#: ControlState reasons that end a prompt or a grant: nobody holds control
+#: after them, so their ``controller`` is 0.
+ENDING_REASONS: Final = frozenset(
+    {
+        ControlReason.DECLINED,
+        ControlReason.EXPIRED,
+        ControlReason.REVOKED_HOTKEY,
+        ControlReason.REVOKED_WINDOW,
+        ControlReason.RELEASED,
+        ControlReason.CONTROLLER_LEFT,
+    }
+)
 
 _U8_MAX: Final = 0xFF
 _U16_MAX: Final = 0xFFFF
@@ -399,6 +422,90 @@ class KeyframeRequest:
     """Relay → presenter: a viewer needs a key frame (it joined or fell behind)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ControlRequest:
+    """Viewer → relay → presenter: ask for remote control.
+
+    The relay overwrites ``member_id`` with the requester's own id.
+    """
+
+    member_id: int
+
+    def __post_init__(self) -> None:
+        _member(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ControlState:
+    """Presenter → relay → every member: who holds control now, and why it changed.
+
+    ``controller`` is the member holding control (0: nobody), ``grant`` the
+    grant number (1, 2, ... per session; 0: none yet), ``subject`` the member
+    the change concerns. Checked for consistency: a controller always holds
+    a grant; GRANTED names its subject as the controller; a reason that ends
+    a prompt or a grant (`ENDING_REASONS`) leaves nobody in control. REFUSED
+    leaves control as it was, so it may name any controller.
+    """
+
+    controller: int
+    grant: int
+    subject: int
+    reason: ControlReason
+
+    def __post_init__(self) -> None:
+        _int(self, "controller", 0, MEMBER_ID_MAX)
+        _int(self, "grant", 0, GRANT_MAX)
+        _member(self, "subject")
+        _enum(self, "reason", ControlReason)
+        if self.controller and not self.grant:
+            _fail(self, "grant", f"must be at least 1 while member {self.controller} controls")
+        if self.reason is ControlReason.GRANTED and self.controller != self.subject:
+            _fail(self, "controller", f"must be the subject {self.subject} when GRANTED")
+        if self.reason in ENDING_REASONS and self.controller:
+            _fail(self, "controller", f"must be 0 (nobody) when {self.reason.name}")
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """Controller → relay → presenter: one sealed batch of input events.
+
+    Sealed like a Frame (``SEALED_HEADER`` with Tag.INPUT, then the
+    ciphertext) under keys derived from the controller's pairwise key; the
+    grant number sits in the header's epoch field. ``flags`` is reserved and
+    must be 0; the grant is at least 1. A control message: its cap is
+    ``MAX_CONTROL_MESSAGE``.
+    """
+
+    grant: int
+    sender: int
+    counter: int
+    flags: int
+    ciphertext: bytes
+
+    def __post_init__(self) -> None:
+        _int(self, "grant", 1, GRANT_MAX)
+        _member(self, "sender")
+        _int(self, "counter", 0, _U64_MAX)
+        _int(self, "flags", 0, 0)
+        _bytes(self, "ciphertext", MIN_CIPHERTEXT, MAX_INPUT_CIPHERTEXT)
+
+    def __repr__(self) -> str:
+        return (
+            f"Input(grant={self.grant}, sender={self.sender}, counter={self.counter}, "
+            f"flags={self.flags:#04x}, ciphertext=<{len(self.ciphertext)} bytes>)"
+        )
+
+    @property
+    def header(self) -> bytes:
+        """The 16-byte sealed header: the AEAD's associated data after the prefix."""
+        return SEALED_HEADER.pack(Tag.INPUT, self.grant, self.sender, self.counter, self.flags)
+
+
+@dataclass(frozen=True, slots=True)
+class ControlRelease:
+    """Controller → relay → presenter: give control back."""
+
+
 #: Any message of the protocol.
 Message: TypeAlias = (
     Hello
@@ -421,13 +528,21 @@ Message: TypeAlias = (
     | MemberLeft
     | Frame
     | KeyframeRequest
+    | ControlRequest
+    | ControlState
+    | Input
+    | ControlRelease
 )
+
+#: The sealed message types: the 16-byte header, then ciphertext to the end.
+SealedMessage: TypeAlias = Frame | Input
 
 _Layout: TypeAlias = tuple[tuple[str, Kind], ...]
 
 #: The table of docs/protocol.md: each type's tag and its fields in wire
-#: order. Frame's row documents its layout; `encode` and `parse` take a fast
-#: path through SEALED_HEADER for it (the tests check both agree).
+#: order. The sealed types' rows (Frame, Input) document their layout;
+#: `encode` and `parse` take a fast path through SEALED_HEADER for them (the
+#: tests check both agree).
 LAYOUTS: Final[dict[type[Message], tuple[Tag, _Layout]]] = {
     Hello: (Tag.HELLO, (("proto", Kind.U16), ("client_version", Kind.STR))),
     Welcome: (
@@ -478,13 +593,37 @@ LAYOUTS: Final[dict[type[Message], tuple[Tag, _Layout]]] = {
         ),
     ),
     KeyframeRequest: (Tag.KEYFRAME_REQUEST, ()),
+    ControlRequest: (Tag.CONTROL_REQUEST, (("member_id", Kind.U16),)),
+    ControlState: (
+        Tag.CONTROL_STATE,
+        (
+            ("controller", Kind.U16),
+            ("grant", Kind.U32),
+            ("subject", Kind.U16),
+            ("reason", Kind.U8),
+        ),
+    ),
+    Input: (
+        Tag.INPUT,
+        (
+            ("grant", Kind.U32),
+            ("sender", Kind.U16),
+            ("counter", Kind.U64),
+            ("flags", Kind.U8),
+            ("ciphertext", Kind.REST),
+        ),
+    ),
+    ControlRelease: (Tag.CONTROL_RELEASE, ()),
 }
 
 _BY_TAG: Final = {tag: (cls, layout) for cls, (tag, layout) in LAYOUTS.items()}
 
 
 class SealedHeader(NamedTuple):
-    """The fields of a Frame's 16-byte header, as `parse_sealed_header` reads them."""
+    """The fields of a sealed message's 16-byte header, as `parse_sealed_header` reads them.
+
+    For an Input, ``epoch`` holds the grant number (also readable as `grant`).
+    """
 
     epoch: int
     sender: int
@@ -496,13 +635,22 @@ class SealedHeader(NamedTuple):
         """Whether the frame is a key frame (a full picture)."""
         return bool(self.flags & FLAG_KEYFRAME)
 
+    @property
+    def grant(self) -> int:
+        """An Input's grant number: the same field as ``epoch``."""
+        return self.epoch
+
+
+#: The sealed tags and the type each one parses to.
+_SEALED: Final[dict[Tag, type[SealedMessage]]] = {Tag.FRAME: Frame, Tag.INPUT: Input}
+
 
 # -- encode and parse ----------------------------------------------------------
 
 
 def encode(msg: Message) -> bytes:
     """The wire bytes of *msg*: its tag byte, then its fields in order."""
-    if isinstance(msg, Frame):
+    if isinstance(msg, Frame | Input):
         return msg.header + msg.ciphertext
     try:
         tag, layout = LAYOUTS[type(msg)]
@@ -539,30 +687,46 @@ def peek_tag(data: bytes | bytearray | memoryview) -> Tag:
     return _checked_tag(byte_view(data))
 
 
-def _frame_header(view: memoryview) -> SealedHeader:
-    """The header of the Frame in *view*, whose size and tag are checked."""
+def _sealed_header(view: memoryview, tag: Tag) -> SealedHeader:
+    """The header of the sealed message in *view*, whose size cap and *tag* are checked.
+
+    Applies every check the type's constructor applies to the header fields,
+    so that a header this accepts, `parse` accepts too.
+    """
+    name = _SEALED[tag].__name__
     if len(view) < SEALED_HEADER.size + MIN_CIPHERTEXT:
         raise RemoteProtocolError(
-            f"Frame: {len(view)} bytes; at least {SEALED_HEADER.size + MIN_CIPHERTEXT} needed"
+            f"{name}: {len(view)} bytes; at least {SEALED_HEADER.size + MIN_CIPHERTEXT} needed"
         )
     _, epoch, sender, counter, flags = SEALED_HEADER.unpack_from(view)
     if sender < MEMBER_ID_MIN:
-        raise RemoteProtocolError(f"Frame.sender must be at least {MEMBER_ID_MIN}, not {sender}")
+        raise RemoteProtocolError(f"{name}.sender must be at least {MEMBER_ID_MIN}, not {sender}")
+    if tag is Tag.INPUT:
+        if epoch < 1:
+            raise RemoteProtocolError(f"{name}.grant must be at least 1, not {epoch}")
+        if flags:
+            raise RemoteProtocolError(f"{name}.flags must be 0, not {flags}")
     return SealedHeader(epoch, sender, counter, flags)
 
 
-def parse_sealed_header(data: bytes | bytearray | memoryview) -> SealedHeader:
-    """Read only the header of a Frame, for routing it without its body.
+def parse_sealed_header(data: bytes | bytearray | memoryview, tag: Tag = Tag.FRAME) -> SealedHeader:
+    """Read only the header of a sealed message of type *tag*, for routing it.
 
-    Checks the size cap, the tag, the minimum length (header plus GCM tag)
-    and the sender, exactly as `parse` would, and copies nothing: a message
-    this accepts, `parse` accepts too.
+    *tag* is the sealed type the caller expects: ``Tag.FRAME`` (the default)
+    or ``Tag.INPUT`` (then ``epoch`` is the grant); any other raises
+    `LocalProtocolError`. Checks the size cap, that the message has that
+    tag, the minimum length (header plus GCM tag) and the header's fields,
+    exactly as `parse` would, and copies nothing: a message this accepts,
+    `parse` accepts too.
     """
+    if tag not in _SEALED:
+        raise LocalProtocolError(f"{tag!r} is not a sealed message type")
+    expected = Tag(tag)
     view = byte_view(data)
-    tag = _checked_tag(view)
-    if tag is not Tag.FRAME:
-        raise RemoteProtocolError(f"expected a Frame, got {tag.name}")
-    return _frame_header(view)
+    actual = _checked_tag(view)
+    if actual is not expected:
+        raise RemoteProtocolError(f"expected {_SEALED[expected].__name__}, got {actual.name}")
+    return _sealed_header(view, expected)
 
 
 def parse(data: bytes | bytearray | memoryview) -> Message:
@@ -570,8 +734,9 @@ def parse(data: bytes | bytearray | memoryview) -> Message:
     view = byte_view(data)
     tag = _checked_tag(view)
     try:
-        if tag is Tag.FRAME:  # the hot path: the body is copied once
-            return Frame(*_frame_header(view), bytes(view[SEALED_HEADER.size :]))
+        sealed = _SEALED.get(tag)
+        if sealed is not None:  # the hot path: the body is copied once
+            return sealed(*_sealed_header(view, tag), bytes(view[SEALED_HEADER.size :]))
         cls, layout = _BY_TAG[tag]
         reader = Reader(view, start=1)
         values = [reader.read(kind, name) for name, kind in layout]

@@ -40,6 +40,10 @@ class Tag(enum.IntEnum):
     MEMBER_LEFT = 0x28
     FRAME = 0x30
     KEYFRAME_REQUEST = 0x31
+    CONTROL_REQUEST = 0x40
+    CONTROL_STATE = 0x41
+    INPUT = 0x42
+    CONTROL_RELEASE = 0x43
 
 
 class Credential(enum.IntEnum):
@@ -51,7 +55,20 @@ class Credential(enum.IntEnum):
     LINK = 1
 
 
-#: Header of a sealed message (Frame): tag u8, epoch u32, sender u16,
+class ControlReason(enum.IntEnum):
+    """Why control changed (ControlState.reason)."""
+
+    GRANTED = 0
+    DECLINED = 1
+    EXPIRED = 2
+    REVOKED_HOTKEY = 3
+    REVOKED_WINDOW = 4
+    RELEASED = 5
+    CONTROLLER_LEFT = 6
+    REFUSED = 7
+
+
+#: Header of a sealed message (Frame or Input): tag u8, epoch u32, sender u16,
 #: counter u64, flags u8. It is the AEAD's associated data, prefixed by
 #: DOMAIN and the session ID.
 SEALED_HEADER: Final = struct.Struct(">BIHQB")

@@ -53,6 +53,6 @@ class RelayContext:
         return {
             "min_client_version": self.config.min_client_version,
             "max_participants": self.config.directory.max_participants,
-            "remote_control": False,
+            "remote_control": self.config.directory.remote_control,
             "participants_present": False,
         }

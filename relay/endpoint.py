@@ -9,10 +9,13 @@ One WebSocket per client, binary messages (docs/protocol.md). A connection:
     PakeReply / Admit / Reject / KeyUpdate   routed to the joiner they name
     Frame                              fanned out to admitted members
     EndSession                         SessionEnded to all, close all
+    ControlState                       recorded, forwarded to every member
   joiner:
     Join(id, credential, pake)         (forwarded to the organizer as JoinRequest)
     PakeConfirm(tag)                   (forwarded); later Admit, or Error(ADMISSION_FAILED)
-    then only receives: KeyUpdate, Frame, SessionEnded
+    then receives KeyUpdate, Frame, ControlState, SessionEnded, and may send
+    ControlRequest, ControlRelease     forwarded to the presenter (or refused)
+    Input                              forwarded to the presenter from the controller only
 
 Any message that does not parse, or comes in the wrong state, is answered with
 Error(code, sentence) and the connection is closed. The clock is read once per
@@ -159,6 +162,12 @@ async def _receive_loop(websocket: WebSocket, conn: _Conn, ctx: RelayContext) ->
 
 
 async def _dispatch(data: bytes, conn: _Conn, ctx: RelayContext, now: float) -> None:
+    if data and data[0] == Tag.INPUT:
+        if conn.session is None or conn.member is None:
+            raise RemoteProtocolError("only a controller sends input", ErrorCode.NOT_ALLOWED)
+        header = messages.parse_sealed_header(data, Tag.INPUT)
+        ctx.directory.forward_input(conn.session, conn.member, header, data, now)
+        return
     if data and data[0] == Tag.FRAME:
         if conn.session is None or conn.member is not None:
             raise RemoteProtocolError("only the presenter sends frames", ErrorCode.NOT_ALLOWED)

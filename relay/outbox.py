@@ -25,9 +25,9 @@ from collections.abc import Callable
 from typing import Final
 
 #: Control messages a peer may leave unread before it is disconnected. Every
-#: one is small (< 64 KiB); 256 of them is far more than any session makes
-#: between two reads of a healthy client.
-MAX_CONTROL: Final = 256
+#: one is small (< 64 KiB); input to a presenter comes at most 240 a second
+#: (relay/control_routing.py), so 1024 is seconds of a stalled reader.
+MAX_CONTROL: Final = 1024
 
 #: Delta frames queued for one viewer. A handful absorbs jitter at 60 frames
 #: per second; more would be a backlog, which a key frame replaces cheaper.

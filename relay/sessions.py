@@ -35,6 +35,7 @@ from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError
 from protocol.pake import OrganizerHandshake
 from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, SESSION_ID_MAX, SESSION_ID_MIN
+from relay.control_routing import ControlRouter
 from relay.outbox import OutboxStatistics, Verdict
 from relay.peer import Peer
 from relay.ratelimit import RateLimiter
@@ -90,6 +91,8 @@ class DirectoryConfig:
     #: Join attempts per session ID (known or not): burst, then per second.
     joins_per_session_burst: int = 20
     joins_per_session_rate: float = 20 / 60
+    #: Whether viewers may ask for remote control at all.
+    remote_control: bool = True
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -143,7 +146,15 @@ class SessionStatistics:
 class LiveSession:
     """One session while it runs. Exists only in memory."""
 
-    def __init__(self, session_id: int, organizer_name: str, organizer: Peer, now: float) -> None:
+    def __init__(
+        self,
+        session_id: int,
+        organizer_name: str,
+        organizer: Peer,
+        now: float,
+        *,
+        remote_control: bool = True,
+    ) -> None:
         self.session_id = session_id
         self.organizer_name = organizer_name
         self.organizer = organizer
@@ -155,6 +166,13 @@ class LiveSession:
         self.frames_forwarded = 0
         self.bytes_forwarded = 0
         self.keyframe_requests = 0
+        #: Remote control as the presenter announced it (second line).
+        self.control = ControlRouter(allowed=remote_control)
+
+    def presenter(self) -> Peer:
+        """The connection of whoever presents now."""
+        member = self.members.get(self.presenter_id)
+        return member.peer if member is not None else self.organizer
 
     def allocate_member_id(self) -> int | None:
         if self._next_member_id > MAX_MEMBER_ID:
@@ -237,7 +255,9 @@ class Directory:
             session_id = self._new_session_id()
             while session_id in self.sessions:
                 session_id = self._new_session_id()
-        session = LiveSession(session_id, user, organizer, now)
+        session = LiveSession(
+            session_id, user, organizer, now, remote_control=self._config.remote_control
+        )
         self.sessions[session_id] = session
         self._record("session_started", user, organizer.address, session_id, now)
         return session
@@ -246,6 +266,12 @@ class Directory:
         """Route a message the organizer's client sent."""
         if isinstance(message, messages.EndSession):
             self.end_session(session, now, reason="ended by organizer")
+            return
+        if isinstance(message, messages.ControlState):
+            members = {m.member_id for m in session.admitted()}
+            session.control.announce(message, members, self._recorder(session, None, now))
+            for admitted_member in session.admitted():
+                admitted_member.peer.send(message)
             return
         if not isinstance(
             message, messages.PakeReply | messages.Admit | messages.Reject | messages.KeyUpdate
@@ -377,6 +403,20 @@ class Directory:
         self, session: LiveSession, member: Member, message: messages.Message, now: float
     ) -> None:
         """Route a message a joiner or admitted member sent."""
+        if isinstance(message, messages.ControlRequest):
+            session.control.request(
+                member.member_id,
+                session.presenter_id,
+                member.state is JoinState.ADMITTED,
+                session.presenter().send,
+                member.peer.send,
+                self._recorder(session, member, now),
+            )
+            return
+        if isinstance(message, messages.ControlRelease):
+            if session.control.may_release(member.member_id):
+                session.presenter().send(messages.ControlRelease())
+            return
         next_state = JOIN_TRANSITIONS.get((member.state, type(message)))
         if not isinstance(message, messages.PakeConfirm) or next_state is None:
             raise _refuse(member.state, message)
@@ -390,6 +430,8 @@ class Directory:
             return
         if session.members.pop(member.member_id, None) is None:
             return
+        if session.control.controller == member.member_id:
+            session.control.controller = 0  # no input from a member who is gone
         if self.sessions.get(session.session_id) is session:
             session.organizer.send(messages.MemberLeft(member.member_id))
         if member.state is JoinState.ADMITTED:
@@ -428,6 +470,19 @@ class Directory:
         session.bytes_forwarded += len(data)
         if need_key:
             session.request_keyframe(now)
+
+    def forward_input(
+        self,
+        session: LiveSession,
+        member: Member,
+        header: tuple[int, int, int, int],
+        data: bytes,
+        now: float,
+    ) -> None:
+        """Pass a controller's sealed Input to the presenter, or drop it."""
+        grant, sender, _counter, _flags = header
+        if session.control.may_forward_input(member.member_id, sender, grant, now):
+            session.presenter().send_bytes(data)
 
     # -- time ---------------------------------------------------------------
 
@@ -479,6 +534,17 @@ class Directory:
             reason=reason,
             member=member.member_id,
         )
+
+    def _recorder(
+        self, session: LiveSession, member: Member | None, now: float
+    ) -> Callable[..., None]:
+        actor = None if member is not None else session.organizer_name
+        address = (member.peer if member is not None else session.organizer).address
+
+        def record(action: str, **detail: DetailValue) -> None:
+            self._record(action, actor, address, session.session_id, now, **detail)
+
+        return record
 
     def _record(
         self,

@@ -38,7 +38,13 @@ class JsonProcess:
     """A client process whose stdout is JSON lines, read on a thread."""
 
     def __init__(
-        self, args: list[str], *, env: dict[str, str], stdin_text: str = "", log: Path
+        self,
+        args: list[str],
+        *,
+        env: dict[str, str],
+        stdin_text: str = "",
+        log: Path,
+        keep_stdin: bool = False,
     ) -> None:
         self.args = args
         self.log = log
@@ -52,7 +58,9 @@ class JsonProcess:
         )
         assert self.proc.stdin is not None
         self.proc.stdin.write(stdin_text.encode())
-        self.proc.stdin.close()
+        self.proc.stdin.flush()
+        if not keep_stdin:
+            self.proc.stdin.close()
         self.events: list[dict[str, Any]] = []
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         assert self.proc.stdout is not None
@@ -103,6 +111,15 @@ class JsonProcess:
             if event is not None:
                 out.append(event)
 
+    def write_line(self, line: str) -> None:
+        """Send one line to the process's stdin (started with keep_stdin)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def events_named(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("event") == name]
+
     def stderr(self) -> str:
         self._stderr.flush()
         return self.log.read_text(errors="replace")
@@ -125,6 +142,9 @@ class JsonProcess:
                 self.proc.kill()
                 self.proc.wait()
         self._thread.join(timeout=5)
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
         self._stderr.close()
 
 
@@ -132,10 +152,16 @@ class Relay:
     """A relay process on loopback with its own data directory."""
 
     def __init__(
-        self, workdir: Path, port: int | None = None, tls: tuple[Path, Path] | None = None
+        self,
+        workdir: Path,
+        port: int | None = None,
+        tls: tuple[Path, Path] | None = None,
+        command: list[str] | None = None,
     ) -> None:
         self.workdir = workdir
         self.tls = tls
+        #: How to start the relay (a modified relay in some tests).
+        self.command = command or SCREENRELAY
         self.data = workdir / "relay-data"
         self.tmp = workdir / "relay-tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -176,7 +202,7 @@ class Relay:
         log = self.log.open("ab")
         self.proc = subprocess.Popen(
             [
-                *SCREENRELAY,
+                *self.command,
                 "relay",
                 "--data",
                 str(self.data),
@@ -256,34 +282,32 @@ class Processes:
         self._count += 1
         return self.workdir / f"{kind}-{self._count}.log"
 
-    def host(self, *extra: str, relay_url: str | None = None) -> JsonProcess:
-        proc = JsonProcess(
-            [
-                "host",
-                "--relay",
-                relay_url or self.relay.url,
-                "--user",
-                ORGANIZER,
-                "--password-stdin",
-                "--json",
-                *extra,
-            ],
-            env=self.env(),
-            stdin_text=ORGANIZER_PASSWORD + "\n",
-            log=self._log("host"),
-        )
+    def host(
+        self, *extra: str, relay_url: str | None = None, keep_stdin: bool = False
+    ) -> JsonProcess:
+        """``screenrelay host --json``; with ``keep_stdin``, answers go to its stdin."""
+        args = ["host", "--relay", relay_url or self.relay.url, "--user", ORGANIZER,
+                "--password-stdin", "--json", *extra]  # fmt: skip
+        proc = JsonProcess(args, env=self.env(), stdin_text=ORGANIZER_PASSWORD + "\n",
+                           log=self._log("host"), keep_stdin=keep_stdin)  # fmt: skip
         self._all.append(proc)
         return proc
 
     def join(
-        self, target: str, *extra: str, password: str | None = None, relay_url: str | None = None
+        self,
+        target: str,
+        *extra: str,
+        password: str | None = None,
+        relay_url: str | None = None,
+        keep_stdin: bool = False,
     ) -> JsonProcess:
+        """``screenrelay join --json``; with ``keep_stdin``, commands go to its stdin."""
         args = ["join", target, "--json", *extra]
         if password is not None:
             args += ["--relay", relay_url or self.relay.url, "--password-stdin"]
-        proc = JsonProcess(
-            args, env=self.env(), stdin_text=(password or "") + "\n", log=self._log("viewer")
-        )
+        stdin_text = password + "\n" if password is not None else ""
+        proc = JsonProcess(args, env=self.env(), stdin_text=stdin_text,
+                           log=self._log("viewer"), keep_stdin=keep_stdin)  # fmt: skip
         self._all.append(proc)
         return proc
 
@@ -293,8 +317,8 @@ class Processes:
 
 
 @contextlib.contextmanager
-def running_relay(workdir: Path) -> Iterator[Relay]:
-    relay = Relay(workdir)
+def running_relay(workdir: Path, command: list[str] | None = None) -> Iterator[Relay]:
+    relay = Relay(workdir, command=command)
     relay.add_organizer()
     relay.start()
     try:

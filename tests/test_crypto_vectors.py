@@ -14,6 +14,7 @@ import pytest
 from spake2 import SPAKE2_A, SPAKE2_B
 
 from protocol.errors import ReplayError
+from protocol.input_events import encode_batch, parse_batch
 from protocol.keys import EpochRing, derive_admission_keys, hkdf, unwrap_epoch_key, wrap_epoch_key
 from protocol.pake import (
     JoinerHandshake,
@@ -24,7 +25,14 @@ from protocol.pake import (
     normalize_password,
     parse_link,
 )
-from protocol.sframe import ReceiverCipher, SenderCipher, derive_sender_keys
+from protocol.sframe import (
+    InputOpener,
+    InputSealer,
+    ReceiverCipher,
+    SenderCipher,
+    derive_sender_keys,
+    input_keys,
+)
 from protocol.wire import Tag
 
 VECTORS: dict[str, Any] = json.loads(
@@ -142,3 +150,32 @@ def test_sealed_frames() -> None:
     assert sender.counter == sum(1 for f in case["frames"] if f["counter"] < 2**32)
     with pytest.raises(ReplayError):
         receiver.open(h(case["frames"][0]["message"]))
+
+
+def test_sealed_input() -> None:
+    case = VECTORS["input"]
+    pairwise, session_id, sender_id = h(case["pairwise_key"]), case["session_id"], case["sender"]
+    assert input_keys(pairwise, sender_id) == (h(case["input_key"]), h(case["input_salt"]))
+    # The vector's pairwise key is the one the SPAKE2 transcript ends with.
+    assert case["pairwise_key"] == VECTORS["spake2"][0]["pairwise_key"]
+
+    sealer = InputSealer(session_id, pairwise, sender_id)
+    opener = InputOpener(session_id, pairwise, sender_id)
+    for message in case["messages"]:
+        grant, counter = message["grant"], message["counter"]
+        plaintext = h(message["plaintext"])
+        if counter == (sealer.counter if grant == sealer.grant else 0):
+            assert sealer.seal(grant, plaintext) == h(message["message"])
+        header, opened = opener.open(h(message["message"]))
+        assert opened == plaintext
+        assert encode_batch(parse_batch(opened)) == plaintext
+        assert (header.tag, header.epoch, header.sender, header.counter, header.flags) == (
+            case["tag"],
+            grant,
+            sender_id,
+            counter,
+            0,
+        )
+    assert sealer.grant == 2
+    with pytest.raises(ReplayError):
+        opener.open(h(case["messages"][0]["message"]))

@@ -253,3 +253,38 @@ def test_the_viewer_window_shows_the_shared_region_at_full_size(
     host.signal(signal.SIGINT)
     viewer.wait_for("session_ended")
     assert viewer.wait_exit() == 0
+
+
+def test_pause_and_hide_send_nothing_of_the_screen_and_viewers_are_told(
+    procs: Processes, relay: Relay, display: str, tmp_path: Path
+) -> None:
+    scenes.show(display, scenes.desktop_picture(*SCREEN, seed=13), tmp_path / "s.png")
+    animator = scenes.start_animator(display, (400, 200, 320, 240), fps=20)
+    try:
+        with TcpTap("127.0.0.1", relay.port) as uplink:
+            host = procs.host("--share", relay_url=f"http://127.0.0.1:{uplink.port}",
+                              keep_stdin=True)  # fmt: skip
+            started = host.wait_for("session_started")
+            viewer = procs.join(started["session_id"], "--no-window",
+                                password=started["password"])  # fmt: skip
+            viewer.wait_for("frame")
+            time.sleep(1.0)
+            moving = len(uplink.recorded())
+            time.sleep(1.0)
+            assert len(uplink.recorded()) - moving > 100_000  # the picture really moves
+            for hide, show, word in (("hide", "show", "hidden"), ("pause", "resume", "paused")):
+                host.write_line(hide)
+                told = viewer.wait_for("presenter")
+                assert told[word] is True
+                time.sleep(0.5)  # anything in flight lands
+                viewer.drain()
+                before = len(uplink.recorded())
+                time.sleep(2.0)
+                assert len(uplink.recorded()) - before < 2_000, f"screen data left while {word}"
+                assert [e for e in viewer.drain() if e["event"] == "frame"] == []
+                host.write_line(show)
+                assert viewer.wait_for("presenter")[word] is False
+                assert viewer.wait_for("frame")["keyframe"] is True
+    finally:
+        animator.terminate()
+        animator.wait()

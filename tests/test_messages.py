@@ -21,14 +21,20 @@ from hypothesis import strategies as st
 from protocol.codec import MAX_ENCODED_SIZE, MAX_JSON, Kind, Writer, load_json
 from protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
 from protocol.messages import (
+    ENDING_REASONS,
     LAYOUTS,
     MAX_CIPHERTEXT,
+    MAX_INPUT_CIPHERTEXT,
     Admit,
+    ControlRelease,
+    ControlRequest,
+    ControlState,
     CreateSession,
     EndSession,
     Error,
     Frame,
     Hello,
+    Input,
     Join,
     JoinRequest,
     KeyframeRequest,
@@ -60,6 +66,7 @@ from protocol.wire import (
     SEALED_HEADER,
     SESSION_ID_MAX,
     SESSION_ID_MIN,
+    ControlReason,
     Credential,
     Tag,
 )
@@ -81,6 +88,7 @@ def _load_examples() -> dict[str, Message]:
 EXAMPLES = _load_examples()
 GOLDEN = {name: (GOLDEN_DIR / "messages" / f"{name}.bin").read_bytes() for name in EXAMPLES}
 MESSAGE_TYPES: tuple[type[Message], ...] = typing.get_args(Message)
+SEALED_TYPES: dict[type[Message], Tag] = {Frame: Tag.FRAME, Input: Tag.INPUT}
 
 
 def parse_or_refuse(data: bytes | bytearray | memoryview) -> Message | None:
@@ -124,6 +132,22 @@ json_values = st.recursive(
     max_leaves=20,
 )
 policies = st.dictionaries(st.text(max_size=12), json_values, max_size=6)
+grants = st.integers(1, 0xFFFF_FFFF)
+
+
+@st.composite
+def control_states(draw: st.DrawFn) -> ControlState:
+    """Consistent ControlStates: who holds control agrees with the reason."""
+    reason = draw(st.sampled_from(ControlReason))
+    subject = draw(members)
+    if reason is ControlReason.GRANTED:
+        return ControlState(subject, draw(grants), subject, reason)
+    if reason in ENDING_REASONS:
+        return ControlState(0, draw(u32s), subject, reason)
+    controller = draw(st.just(0) | members)  # REFUSED leaves control as it was
+    grant = draw(grants) if controller else draw(u32s)
+    return ControlState(controller, grant, subject, reason)
+
 
 STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
     Hello: st.builds(Hello, u16s, texts),
@@ -146,6 +170,12 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
     MemberLeft: st.builds(MemberLeft, members),
     Frame: st.builds(Frame, u32s, members, u64s, u8s, st.binary(min_size=16, max_size=300)),
     KeyframeRequest: st.builds(KeyframeRequest),
+    ControlRequest: st.builds(ControlRequest, members),
+    ControlState: control_states(),
+    Input: st.builds(
+        Input, grants, members, u64s, st.just(0), st.binary(min_size=16, max_size=300)
+    ),
+    ControlRelease: st.builds(ControlRelease),
 }
 messages = st.one_of(*STRATEGIES.values())
 
@@ -171,8 +201,10 @@ def test_layout_names_the_dataclass_fields_in_order(cls: type[Message]) -> None:
 @pytest.mark.parametrize("cls", MESSAGE_TYPES, ids=lambda cls: cls.__name__)
 def test_no_control_message_can_exceed_its_cap(cls: type[Message]) -> None:
     _, layout = LAYOUTS[cls]
-    if cls is Frame:
-        assert [kind for _, kind in layout][-1] is Kind.REST
+    if cls in SEALED_TYPES:
+        # Header, then ciphertext to the end: capped by the message size cap
+        # before parsing and by the constructor's ciphertext bound.
+        assert [kind for _, kind in layout] == [Kind.U32, Kind.U16, Kind.U64, Kind.U8, Kind.REST]
         return
     largest = 1 + sum(MAX_ENCODED_SIZE[kind] for _, kind in layout)
     assert largest <= MAX_CONTROL_MESSAGE
@@ -243,8 +275,8 @@ def test_truncated_golden_files_are_refused(name: str) -> None:
     for length in range(len(data)):
         msg = parse_or_refuse(data[:length])
         if msg is not None:
-            # Only a Frame can be cut and stay whole: its ciphertext is "rest".
-            assert isinstance(msg, Frame)
+            # Only a sealed message can be cut and stay whole: its ciphertext is "rest".
+            assert isinstance(msg, Frame | Input)
             assert length >= SEALED_HEADER.size + 16
 
 
@@ -258,8 +290,8 @@ def test_golden_files_with_a_flipped_byte_parse_or_refuse(name: str) -> None:
             parse_or_refuse(bytes(mutated))
 
 
-# A Frame's ciphertext runs to the end of the message: it has no trailing bytes.
-@pytest.mark.parametrize("name", sorted(set(EXAMPLES) - {"frame"}))
+# A sealed message's ciphertext runs to the end: it has no trailing bytes.
+@pytest.mark.parametrize("name", sorted(set(EXAMPLES) - {"frame", "input"}))
 def test_trailing_bytes_are_refused(name: str) -> None:
     assert refused(GOLDEN[name] + b"\x00").code is ErrorCode.BAD_MESSAGE
 
@@ -432,16 +464,144 @@ def test_sealed_header_refuses_what_parse_refuses() -> None:
         parse_sealed_header(short)
 
 
-@given(st.binary(max_size=64) | st.binary(max_size=40).map(lambda b: b"\x30" + b))
+@given(
+    st.binary(max_size=64)
+    | st.tuples(st.sampled_from([Tag.FRAME, Tag.INPUT]), st.binary(max_size=40)).map(
+        lambda t: bytes([t[0]]) + t[1]
+    )
+)
 def test_sealed_header_agrees_with_parse(data: bytes) -> None:
     msg = parse_or_refuse(data)
-    try:
-        header = parse_sealed_header(data)
-    except RemoteProtocolError:
-        assert not isinstance(msg, Frame)
-    else:
-        assert isinstance(msg, Frame)
-        assert header == (msg.epoch, msg.sender, msg.counter, msg.flags)
+    for cls, tag in SEALED_TYPES.items():
+        try:
+            header = parse_sealed_header(data, tag)
+        except RemoteProtocolError:
+            assert not isinstance(msg, cls)
+        else:
+            assert isinstance(msg, Frame | Input)
+            assert type(msg) is cls
+            assert header == SEALED_HEADER.unpack(msg.header)[1:]
+
+
+def test_sealed_header_of_an_input() -> None:
+    msg = EXAMPLES["input"]
+    assert isinstance(msg, Input)
+    header = parse_sealed_header(GOLDEN["input"], Tag.INPUT)
+    assert header == SealedHeader(msg.grant, msg.sender, msg.counter, msg.flags)
+    assert header.grant == header.epoch == msg.grant
+    # Each tag must be asked for by name: a Frame is not an Input, nor back.
+    with pytest.raises(RemoteProtocolError, match="expected Frame, got INPUT"):
+        parse_sealed_header(GOLDEN["input"])
+    with pytest.raises(RemoteProtocolError, match="expected Input, got FRAME"):
+        parse_sealed_header(GOLDEN["frame"], Tag.INPUT)
+
+
+@pytest.mark.parametrize("tag", [t for t in Tag if t not in (Tag.FRAME, Tag.INPUT)])
+def test_sealed_header_takes_only_sealed_tags(tag: Tag) -> None:
+    with pytest.raises(LocalProtocolError):
+        parse_sealed_header(GOLDEN["frame"], tag)
+
+
+def test_input_cap_is_the_control_cap() -> None:
+    header = SEALED_HEADER.pack(Tag.INPUT, 1, 2, 3, 0)
+    largest = bytearray(header) + bytes(MAX_INPUT_CIPHERTEXT)
+    assert len(largest) == MAX_CONTROL_MESSAGE
+    msg = parse(largest)
+    assert isinstance(msg, Input)
+    assert parse_sealed_header(largest, Tag.INPUT) == (1, 2, 3, 0)
+    largest.append(0)
+    assert refused(largest).code is ErrorCode.MESSAGE_TOO_LARGE
+    with pytest.raises(RemoteProtocolError) as info:
+        parse_sealed_header(largest, Tag.INPUT)
+    assert info.value.code is ErrorCode.MESSAGE_TOO_LARGE
+    with pytest.raises(LocalProtocolError):
+        Input(1, 2, 3, 0, bytes(MAX_INPUT_CIPHERTEXT + 1))
+
+
+@pytest.mark.parametrize(
+    ("grant", "sender", "flags", "size"),
+    [(0, 2, 0, 16), (1, 0, 0, 16), (1, 2, 1, 16), (1, 2, FLAG_KEYFRAME | 0x80, 16), (1, 2, 0, 15)],
+    ids=["grant-0", "sender-0", "flag", "flags", "short"],
+)
+def test_bad_input_header_is_refused_by_both_parsers(
+    grant: int, sender: int, flags: int, size: int
+) -> None:
+    data = SEALED_HEADER.pack(Tag.INPUT, grant, sender, 0, flags) + bytes(size)
+    refused(data)
+    with pytest.raises(RemoteProtocolError):
+        parse_sealed_header(data, Tag.INPUT)
+    with pytest.raises(LocalProtocolError):
+        Input(grant, sender, 0, flags, bytes(size))
+
+
+def test_input_encoding_is_header_then_ciphertext() -> None:
+    msg = EXAMPLES["input"]
+    assert isinstance(msg, Input)
+    header = SEALED_HEADER.pack(Tag.INPUT, msg.grant, msg.sender, msg.counter, msg.flags)
+    assert msg.header == header
+    assert encode(msg) == header + msg.ciphertext
+    writer = Writer(Tag.INPUT)
+    for name, kind in LAYOUTS[Input][1]:
+        writer.write(kind, getattr(msg, name))
+    assert writer.getvalue() == encode(msg)
+    assert "40 bytes" in repr(msg)
+
+
+# -- ControlState consistency ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("controller", "grant", "subject", "reason"),
+    [
+        (3, 1, 3, ControlReason.GRANTED),
+        (0, 0, 3, ControlReason.DECLINED),
+        (0, 0, 3, ControlReason.EXPIRED),
+        (0, 4, 3, ControlReason.REVOKED_HOTKEY),
+        (0, 4, 3, ControlReason.REVOKED_WINDOW),
+        (0, 4, 3, ControlReason.RELEASED),
+        (0, 4, 3, ControlReason.CONTROLLER_LEFT),
+        (0, 0, 3, ControlReason.REFUSED),
+        (2, 4, 3, ControlReason.REFUSED),
+        (3, 4, 3, ControlReason.REFUSED),
+    ],
+)
+def test_consistent_control_states(
+    controller: int, grant: int, subject: int, reason: ControlReason
+) -> None:
+    msg = ControlState(controller, grant, subject, reason)
+    assert parse(encode(msg)) == msg
+
+
+@pytest.mark.parametrize(
+    ("controller", "grant", "subject", "reason"),
+    [
+        (3, 0, 3, ControlReason.GRANTED),  # a controller without a grant
+        (2, 1, 3, ControlReason.GRANTED),  # granted to someone other than the subject
+        (0, 1, 3, ControlReason.GRANTED),  # granted to nobody
+        (3, 1, 3, ControlReason.REVOKED_HOTKEY),  # still in control after a revoke
+        (3, 1, 3, ControlReason.RELEASED),
+        (2, 0, 3, ControlReason.REFUSED),
+        (0, 1, 0, ControlReason.DECLINED),  # subject 0
+        (0, 2**32, 3, ControlReason.DECLINED),
+        (0x10000, 1, 3, ControlReason.REFUSED),
+        (0, 0, 3, 8),
+    ],
+)
+def test_inconsistent_control_states_are_refused(
+    controller: int, grant: int, subject: int, reason: int
+) -> None:
+    with pytest.raises(LocalProtocolError):
+        ControlState(controller, grant, subject, reason)  # type: ignore[arg-type]
+    if max(controller, subject) <= 0xFFFF and grant <= 0xFFFF_FFFF:
+        data = bytes([Tag.CONTROL_STATE]) + struct.pack(">HIHB", controller, grant, subject, reason)
+        assert refused(data).code is ErrorCode.BAD_MESSAGE
+
+
+def test_control_state_reason_is_an_enum_member() -> None:
+    msg = parse(GOLDEN["control_state"])
+    assert isinstance(msg, ControlState)
+    assert type(msg.reason) is ControlReason
+    assert msg.reason is ControlReason.GRANTED
 
 
 def test_keyframe_flag() -> None:
@@ -574,6 +734,12 @@ def test_welcome_keeps_its_own_copy_of_the_policy() -> None:
         (Frame, (0, 1, 2**64, 0, bytes(16))),
         (Frame, (0, 1, 0, 0x100, bytes(16))),
         (Frame, (0, 1, 0, 0, "x" * 16)),
+        (ControlRequest, (0,)),
+        (ControlRequest, (0x10000,)),
+        (Input, (0, 1, 0, 0, bytes(16))),
+        (Input, (1, 1, 0, 1, bytes(16))),
+        (Input, (1, 1, 0, 0, bytes(15))),
+        (Input, (1, 1, 2**64, 0, bytes(16))),
     ],
 )
 def test_invalid_construction_raises_local_protocol_error(

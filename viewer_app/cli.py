@@ -7,11 +7,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from anyio.from_thread import BlockingPortal
+
 from protocol.pake import normalize_password, parse_link
 from protocol.wire import SESSION_ID_MAX, SESSION_ID_MIN, Credential
 from viewer_app.events import EventSink
 from viewer_app.running import run_client
 from viewer_app.session import FrameSink, JoinTarget, PngSaver, ViewerOptions, join
+from viewer_app.stdin_lines import StdinLines
 from viewer_app.transport import ClientError
 
 
@@ -36,6 +39,16 @@ def add_parser(sub: Any) -> None:
     )
     joiner.add_argument("--frames", type=int, metavar="N", help="leave after N pictures")
     joiner.add_argument("--no-window", action="store_true", help="show nothing (with --json)")
+    joiner.add_argument(
+        "--request-control",
+        action="store_true",
+        help="ask the presenter for remote control once joined",
+    )
+    joiner.add_argument(
+        "--commands",
+        action="store_true",
+        help="read scripted commands, one JSON object per line, from stdin",
+    )
     joiner.add_argument(
         "--cafile", help="CA certificate file for a relay with a private certificate"
     )
@@ -75,14 +88,22 @@ def run(args: argparse.Namespace) -> int:
         from viewer_app.running import report
 
         return report(sink, exc)
-    options = ViewerOptions(max_frames=args.frames, cafile=args.cafile)
+    options = ViewerOptions(
+        max_frames=args.frames, cafile=args.cafile, request_control=args.request_control
+    )
     if args.save is not None or args.no_window:
         frames: FrameSink | None = PngSaver(args.save) if args.save is not None else None
 
         async def main() -> None:
             viewer = await join(target, sink, cafile=options.cafile)
             try:
-                await viewer.run(frames, options)
+                if not args.commands:
+                    await viewer.run(frames, options)
+                    return
+                async with BlockingPortal() as portal:
+                    stdin = StdinLines()
+                    stdin.start(portal)
+                    await viewer.run(frames, options, stdin.lines)
             finally:
                 await viewer.close()
 

@@ -36,11 +36,25 @@ class LatestPicture:
         self._lock = threading.Lock()
         self._image: Image.Image | None = None
         self.title = "screenrelay"
+        #: A notice to show over the picture ("" for none).
+        self.notice = ""
 
     def show(self, canvas: Canvas, header: FrameHeader) -> None:
         image = canvas.to_rgb_image()
         with self._lock:
             self._image = image
+
+    def status(self, *, paused: bool, hidden: bool) -> None:
+        with self._lock:
+            self.notice = (
+                "The presenter has hidden their screen."
+                if hidden
+                else "Paused by the presenter."
+                if paused
+                else ""
+            )
+            if hidden:
+                self._image = None
 
     def take(self) -> Image.Image | None:
         with self._lock:
@@ -75,6 +89,11 @@ def run_with_window(target: JoinTarget, sink: EventSink, options: ViewerOptions)
                 root.destroy()
                 return
             image = slot.take()
+            notice = slot.notice
+            if notice and label.cget("text") != notice:
+                label.configure(text=notice, compound=tk.CENTER, fg="yellow")
+            elif not notice and label.cget("text"):
+                label.configure(text="")
             if image is not None:
                 if not photo:  # first picture: size the window to it, within the screen
                     width = int(root.winfo_screenwidth() * SCREEN_SHARE)
@@ -90,7 +109,7 @@ def run_with_window(target: JoinTarget, sink: EventSink, options: ViewerOptions)
                         Image.Resampling.LANCZOS,
                     )
                 photo[:] = [ImageTk.PhotoImage(image)]
-                label.configure(image=photo[0], text="")
+                label.configure(image=photo[0])
             root.after(POLL_MS, poll)
 
         root.protocol("WM_DELETE_WINDOW", lambda: future.cancel())

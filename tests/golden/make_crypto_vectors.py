@@ -7,9 +7,10 @@ purpose (tests/test_crypto_vectors.py then checks the code still agrees):
 
 Every input is in the file next to its outputs, with every random byte a
 step consumed, so another implementation (the browser viewer's JavaScript)
-can check itself against it without this code. Sealed frames with a large
-counter are computed straight from the formulas in docs/protocol.md, which
-also cross-checks SenderCipher on the small ones.
+can check itself against it without this code. Sealed frames and Input with a
+large counter are computed straight from the formulas in docs/protocol.md,
+which also cross-checks SenderCipher and InputSealer on the small ones. New
+entries are appended; existing ones never change.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from spake2 import SPAKE2_A, SPAKE2_B
 
+from protocol.input_events import (
+    Button,
+    InputBatch,
+    Key,
+    MouseButton,
+    PointerMove,
+    Scroll,
+    encode_batch,
+)
 from protocol.keys import derive_admission_keys, hkdf, unwrap_epoch_key, wrap_epoch_key
 from protocol.pake import (
     JoinerHandshake,
@@ -32,7 +42,7 @@ from protocol.pake import (
     new_password,
     normalize_password,
 )
-from protocol.sframe import SenderCipher, derive_sender_keys
+from protocol.sframe import InputSealer, SenderCipher, derive_sender_keys, input_keys
 from protocol.wire import DOMAIN, FLAG_KEYFRAME, SEALED_HEADER, Tag
 
 OUT = Path(__file__).with_name("crypto_vectors.json")
@@ -182,12 +192,21 @@ def wrap_vector(pairwise: bytes) -> dict[str, Any]:
 
 
 def seal_by_formula(
-    session_id: int, key: bytes, salt: bytes, header: tuple[int, int, int, int, int], body: bytes
+    session_id: int,
+    key: bytes,
+    salt: bytes,
+    header: tuple[int, int, int, int, int],
+    body: bytes,
+    nonce_high: bytes = bytes(4),
 ) -> bytes:
-    """docs/protocol.md "Sealed messages", written out independently."""
+    """docs/protocol.md "Sealed messages", written out independently.
+
+    ``nonce_high`` is the nonce's first four bytes before the XOR: zero for
+    frames, the grant (u32) for Input.
+    """
     packed = SEALED_HEADER.pack(*header)
     counter = header[3]
-    nonce = bytes(a ^ b for a, b in zip(salt, bytes(4) + counter.to_bytes(8, "big"), strict=True))
+    nonce = bytes(a ^ b for a, b in zip(salt, nonce_high + counter.to_bytes(8, "big"), strict=True))
     aad = DOMAIN + struct.pack(">I", session_id) + packed
     return packed + AESGCM(key).encrypt(nonce, body, aad)
 
@@ -224,6 +243,60 @@ def sframe_vector() -> dict[str, Any]:
     }
 
 
+def input_vector(pairwise: bytes) -> dict[str, Any]:
+    """Sealed Input of controller 2: keys from its pairwise key, the grant in the nonce."""
+    session_id, sender = 123456789, 2
+    info_key = DOMAIN + b" input key" + struct.pack(">H", sender)
+    info_salt = DOMAIN + b" input salt" + struct.pack(">H", sender)
+    key, salt = hkdf(pairwise, info_key, 32), hkdf(pairwise, info_salt, 12)
+    assert (key, salt) == input_keys(pairwise, sender)
+    batches = [
+        InputBatch(1_700_000_000_123_456_789, (PointerMove(640, 360),)),
+        InputBatch(
+            1_700_000_000_223_456_789,
+            (
+                Button(MouseButton.LEFT, True, 640, 360),
+                Button(MouseButton.LEFT, False, 641, 360),
+                Scroll(-1, 3, 641, 360),
+                Key(True, "ctrl_l"),
+                Key(True, "é"),
+                Key(False, "é"),
+                Key(False, "ctrl_l"),
+            ),
+        ),
+        InputBatch(0, (Key(True, "€"), Key(False, "€"))),
+    ]
+    # (grant, counter) of each message: a grant's counters start at 0, and
+    # counter 0 of grant 2 must not repeat the nonce of counter 0 of grant 1.
+    steps = [(1, 0), (1, 1), (2, 0)]
+    sealer = InputSealer(session_id, pairwise, sender)
+    messages = []
+    for (grant, counter), batch in zip(steps, batches, strict=True):
+        body = encode_batch(batch)
+        header = (Tag.INPUT.value, grant, sender, counter, 0)
+        message = seal_by_formula(session_id, key, salt, header, body, struct.pack(">I", grant))
+        assert bytes(sealer.seal(grant, body)) == message
+        messages.append(
+            {"grant": grant, "counter": counter, "plaintext": body.hex(), "message": message.hex()}
+        )
+    for grant, counter in ((7, 2**40 + 5), (2**32 - 1, 2**64 - 2)):
+        body = encode_batch(InputBatch(1, (PointerMove(0, 0),)))
+        header = (Tag.INPUT.value, grant, sender, counter, 0)
+        message = seal_by_formula(session_id, key, salt, header, body, struct.pack(">I", grant))
+        messages.append(
+            {"grant": grant, "counter": counter, "plaintext": body.hex(), "message": message.hex()}
+        )
+    return {
+        "session_id": session_id,
+        "sender": sender,
+        "tag": Tag.INPUT.value,
+        "pairwise_key": pairwise.hex(),
+        "input_key": key.hex(),
+        "input_salt": salt.hex(),
+        "messages": messages,
+    }
+
+
 def build() -> dict[str, Any]:
     spake2 = spake2_vectors()
     return {
@@ -236,6 +309,7 @@ def build() -> dict[str, Any]:
         "link": link_vector(),
         "wrap": wrap_vector(bytes.fromhex(spake2[0]["pairwise_key"])),
         "sframe": sframe_vector(),
+        "input": input_vector(bytes.fromhex(spake2[0]["pairwise_key"])),
     }
 
 

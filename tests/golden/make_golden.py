@@ -17,11 +17,15 @@ from typing import Final
 from protocol.errors import ErrorCode
 from protocol.messages import (
     Admit,
+    ControlRelease,
+    ControlRequest,
+    ControlState,
     CreateSession,
     EndSession,
     Error,
     Frame,
     Hello,
+    Input,
     Join,
     JoinRequest,
     KeyframeRequest,
@@ -40,7 +44,7 @@ from protocol.messages import (
     Welcome,
     encode,
 )
-from protocol.wire import FLAG_KEYFRAME, PROTOCOL_VERSION, Credential
+from protocol.wire import FLAG_KEYFRAME, PROTOCOL_VERSION, ControlReason, Credential
 
 #: Where the .bin files live.
 GOLDEN_DIR: Final = Path(__file__).resolve().parent / "messages"
@@ -73,6 +77,10 @@ EXAMPLES: Final[dict[str, Message]] = {
     "member_left": MemberLeft(2),
     "frame": Frame(7, 1, 2**64 - 2, FLAG_KEYFRAME, bytes(range(40))),
     "keyframe_request": KeyframeRequest(),
+    "control_request": ControlRequest(3),
+    "control_state": ControlState(3, 65_537, 3, ControlReason.GRANTED),
+    "input": Input(4_294_967_295, 3, 2**64 - 2, 0, bytes(range(100, 140))),
+    "control_release": ControlRelease(),
 }
 
 
