@@ -64,7 +64,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -76,7 +75,9 @@ from benchmarks.eventproc import (
     Event,
     EventProcess,
     ProcessFailed,
+    add_run_arguments,
     machine_seconds,
+    working_directory,
 )
 from benchmarks.inject_baseline import position
 from tests import scenes
@@ -732,33 +733,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=30.0, help="pointer moves per second")
     parser.add_argument("--revokes", type=int, default=20, help="grant-then-revoke repetitions")
     parser.add_argument("--settle", type=float, default=0.2, help="seconds around each revoke")
-    parser.add_argument(
-        "--quiet-noise",
-        type=float,
-        default=0.5,
-        metavar="CPUS",
-        help="most CPUs other processes and steal may take in a quiet phase",
-    )
-    parser.add_argument(
-        "--retries", type=int, default=1, help="times a noisy phase may be measured again"
-    )
-    parser.add_argument(
-        "--budget", type=float, default=110.0, help="seconds the run should fit in (for retries)"
-    )
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
-    parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
+    add_run_arguments(parser, budget=110.0, results=RESULTS)
     return parser.parse_args(argv)
-
-
-@contextlib.contextmanager
-def working_directory(*, keep: bool) -> Iterator[Path]:
-    if keep:
-        path = Path(tempfile.mkdtemp(prefix="screenrelay-control-"))
-        print(f"logs in {path}", file=sys.stderr, flush=True)
-        yield path
-    else:
-        with tempfile.TemporaryDirectory(prefix="screenrelay-control-") as name:
-            yield Path(name)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -774,7 +750,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         budget=args.budget,
     )
     started = time.monotonic()
-    with working_directory(keep=args.keep_logs) as workdir:
+    with working_directory("screenrelay-control-", keep=args.keep_logs) as workdir:
         measured = measure_all(settings, workdir, Budget(settings, started))
     report = build_report(settings, measured)
     report["run_seconds"] = round(time.monotonic() - started, 1)

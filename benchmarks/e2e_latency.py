@@ -40,7 +40,6 @@ import os
 import platform
 import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -60,8 +59,10 @@ from benchmarks.e2e_report import (
 from benchmarks.eventproc import (
     Event,
     EventProcess,
+    add_run_arguments,
     cpu_seconds,
     machine_seconds,
+    working_directory,
     x_server_pid,
 )
 from protocol.wire import SESSION_ID_MAX, SESSION_ID_MIN
@@ -420,34 +421,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--fps", type=float, default=30.0, help="host polling rate")
     parser.add_argument("--typing-rate", type=float, default=10.0, help="typing changes per s")
     parser.add_argument("--fullscreen-rate", type=float, default=4.0, help="full changes per s")
-    parser.add_argument(
-        "--quiet-noise",
-        type=float,
-        default=0.5,
-        metavar="CPUS",
-        help="most CPUs other processes and steal may take in a quiet window",
-    )
-    parser.add_argument(
-        "--retries", type=int, default=1, help="times a noisy window may be measured again"
-    )
-    parser.add_argument(
-        "--budget", type=float, default=180.0, help="seconds the run should fit in (for retries)"
-    )
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
-    parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
+    add_run_arguments(parser, budget=180.0, results=RESULTS)
     return parser.parse_args(argv)
-
-
-@contextlib.contextmanager
-def working_directory(*, keep: bool) -> Iterator[Path]:
-    """A temporary directory for logs and data; removed afterwards unless ``keep``."""
-    if keep:
-        path = Path(tempfile.mkdtemp(prefix="screenrelay-e2e-"))
-        print(f"logs in {path}", file=sys.stderr, flush=True)
-        yield path
-    else:
-        with tempfile.TemporaryDirectory(prefix="screenrelay-e2e-") as name:
-            yield Path(name)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -464,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         budget=args.budget,
     )
     baseline = numpy_copy_baseline(*SCREEN)
-    with working_directory(keep=args.keep_logs) as workdir:
+    with working_directory("screenrelay-e2e-", keep=args.keep_logs) as workdir:
         windows = measure_all(settings, workdir)
     report = build_report(settings, windows, baseline)
     print(format_report(report))

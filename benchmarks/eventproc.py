@@ -13,14 +13,18 @@ time its line was read.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
 import queue
 import signal
 import subprocess
+import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -177,3 +181,34 @@ def x_server_pid(display: str) -> int | None:
         if args[0].endswith(b"Xvfb") and display.encode() in args[1:2]:
             return int(proc.name)
     return None
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, *, budget: float, results: Path) -> None:
+    """The options every end-to-end benchmark shares: noise, retries, output, logs."""
+    parser.add_argument(
+        "--quiet-noise",
+        type=float,
+        default=0.5,
+        metavar="CPUS",
+        help="most CPUs other processes and steal may take in a quiet measurement",
+    )
+    parser.add_argument(
+        "--retries", type=int, default=1, help="times a noisy measurement may be taken again"
+    )
+    parser.add_argument(
+        "--budget", type=float, default=budget, help="seconds the run should fit in (for retries)"
+    )
+    parser.add_argument("--output", type=Path, default=results, help="where to write the JSON")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
+
+
+@contextlib.contextmanager
+def working_directory(prefix: str, *, keep: bool) -> Iterator[Path]:
+    """A temporary directory for logs and data; removed afterwards unless ``keep``."""
+    if keep:
+        path = Path(tempfile.mkdtemp(prefix=prefix))
+        print(f"logs in {path}", file=sys.stderr, flush=True)
+        yield path
+    else:
+        with tempfile.TemporaryDirectory(prefix=prefix) as name:
+            yield Path(name)
