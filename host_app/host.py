@@ -21,14 +21,11 @@ from typing import Final
 import anyio
 import anyio.abc
 
-from host_app.capture import ScreenSource, open_source
-from host_app.encoder import TileEncoder
 from host_app.organizer import Organizer
 from host_app.prompt import ConsentPrompt, TerminalConsentPrompt
 from host_app.remote_control import CONSENT_TIMEOUT, RemoteControl
-from host_app.worker import WorkerThread
+from host_app.sharer import ScreenSharer
 from protocol import messages
-from protocol.frames import status_frame
 from protocol.pake import encode_link, new_link_secret, new_password, normalize_password
 from protocol.wire import FLAG_KEYFRAME, Credential, Tag
 from viewer_app.events import EventSink
@@ -78,20 +75,7 @@ class Host:
         self._options = options
         self._events = sink
         self._send_lock = anyio.Lock()
-        self._want_keyframe = True
         self._ended = anyio.Event()
-        #: The presenter paused / hid the picture (MISSION rule 6).
-        self.paused = False
-        self.hidden = False
-        self._status_due = False
-        if isinstance(prompt, TerminalConsentPrompt):
-            for word, change in (
-                ("pause", {"paused": True}),
-                ("resume", {"paused": False}),
-                ("hide", {"hidden": True}),
-                ("show", {"hidden": False}),
-            ):
-                prompt.commands[word] = functools.partial(self.set_status, **change)
         #: Consent, the input gate and revoke.
         self.control = RemoteControl(
             session_id=organizer.session_id,
@@ -101,6 +85,24 @@ class Host:
             events=sink,
             consent_timeout=options.consent_timeout,
         )
+        #: This machine's screen, shared while the organizer presents.
+        self.sharer = ScreenSharer(
+            send_frame=self._send_frame,
+            events=sink,
+            audience=lambda: bool(organizer.members),
+            monitor=options.monitor,
+            region=options.region,
+            fps=options.fps,
+            on_area=self.control.set_area,
+        )
+        if isinstance(prompt, TerminalConsentPrompt):
+            for word, change in (
+                ("pause", {"paused": True}),
+                ("resume", {"paused": False}),
+                ("hide", {"hidden": True}),
+                ("show", {"hidden": False}),
+            ):
+                prompt.commands[word] = functools.partial(self.sharer.set_status, **change)
 
     async def send(self, *batch: messages.Message) -> None:
         async with self._send_lock:
@@ -114,7 +116,7 @@ class Host:
             tg.start_soon(self._watch_signals, tg.cancel_scope)
             tg.start_soon(self.control.run)
             if self._options.share:
-                tg.start_soon(self._share)
+                tg.start_soon(self.sharer.run)
             await self._ended.wait()
             tg.cancel_scope.cancel()
 
@@ -160,7 +162,7 @@ class Host:
                     epoch=org.epoch,
                 )
             elif isinstance(message, messages.KeyframeRequest):
-                self._want_keyframe = True
+                self.sharer.request_keyframe()
             elif isinstance(message, messages.SessionEnded):
                 self._events.emit("session_ended", "The session has ended.", reason=message.text)
                 self._ended.set()
@@ -184,85 +186,11 @@ class Host:
                 self._ended.set()
                 return
 
-    async def _share(self) -> None:
-        worker = WorkerThread("capture")
-        try:
-            source = await worker.run(
-                lambda: open_source(monitor=self._options.monitor, region=self._options.region)
-            )
-            width, height = source.size
-            encoder = TileEncoder(width, height)
-            self.control.set_area(source.origin, source.size)
-            self._events.emit(
-                "sharing", f"Sharing a {width}x{height} screen.", width=width, height=height
-            )
-            await self._share_loop(worker, source, encoder)
-        finally:
-            worker.close()
-
-    def set_status(self, *, paused: bool | None = None, hidden: bool | None = None) -> None:
-        """Pause or hide the picture (MISSION rule 6); takes effect before the next grab.
-
-        While paused or hidden nothing is captured, so nothing of the screen
-        leaves this machine; viewers are told with a status frame.
-        """
-        if paused is not None:
-            self.paused = paused
-        if hidden is not None:
-            self.hidden = hidden
-        self._status_due = True
-        self._want_keyframe = True
-        self._events.emit(
-            "sharing_status",
-            "Hidden." if self.hidden else "Paused." if self.paused else "Sharing again.",
-            paused=self.paused,
-            hidden=self.hidden,
-        )
-
-    async def _share_loop(
-        self, worker: WorkerThread, source: ScreenSource, encoder: TileEncoder
-    ) -> None:
-        interval = 1.0 / self._options.fps
-        width, height = source.size
-        seq = 0
-        while True:
-            started = time.monotonic()
-            if not self.organizer.members:
-                self._want_keyframe = True
-            elif self._status_due or (
-                (self.paused or self.hidden) and self._want_keyframe
-            ):  # tell viewers (again, for one that joined while paused)
-                self._status_due = self._want_keyframe = False
-                notice = status_frame(
-                    seq, time.time_ns(), width, height, paused=self.paused, hidden=self.hidden
-                )
-                await self._send_frame(notice, seq, keyframe=True)
-                seq += 1
-                if not (self.paused or self.hidden):
-                    self._want_keyframe = True
-            elif not (self.paused or self.hidden):
-                keyframe, self._want_keyframe = self._want_keyframe, False
-
-                def capture(keyframe: bool = keyframe, seq: int = seq) -> bytes | None:
-                    capture_ns = time.time_ns()
-                    return encoder.encode(
-                        source.grab(), keyframe=keyframe, seq=seq, capture_ns=capture_ns
-                    )
-
-                payload = await worker.run(capture)
-                # Paused or hidden while that capture ran: it stays here.
-                if payload is not None and not (self.paused or self.hidden or self._status_due):
-                    await self._send_frame(payload, seq, keyframe=keyframe)
-                    seq += 1
-                elif payload is not None:
-                    self._want_keyframe = True  # the encoder moved on; resync later
-            await anyio.sleep(max(0.0, started + interval - time.monotonic()))
-
-    async def _send_frame(self, payload: bytes, seq: int, *, keyframe: bool) -> None:
+    async def _send_frame(self, payload: bytes, keyframe: bool) -> int:
         async with self._send_lock:
             data = self.organizer.cipher.seal(Tag.FRAME, FLAG_KEYFRAME if keyframe else 0, payload)
             await self._conn.send_bytes(data)
-        self._events.emit("frame_sent", seq=seq, keyframe=keyframe, bytes=len(data))
+        return len(data)
 
 
 async def start(
