@@ -16,19 +16,21 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Final
 
 import anyio
 import anyio.abc
 
 from host_app.organizer import Organizer
-from host_app.prompt import ConsentPrompt, TerminalConsentPrompt
+from host_app.prompt import Answer, ConsentPrompt, ConsentQuestion, TerminalConsentPrompt
 from host_app.remote_control import CONSENT_TIMEOUT, RemoteControl
 from host_app.sharer import ScreenSharer
 from protocol import messages
 from protocol.pake import encode_link, new_link_secret, new_password, normalize_password
-from protocol.wire import FLAG_KEYFRAME, Credential, Tag
+from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, Credential, PresenterReason, Tag
 from viewer_app.events import EventSink
+from viewer_app.receiver import FrameReceiver, PngSaver
 from viewer_app.transport import ClientError, RelayConnection
 
 #: Seconds to wait for the relay to confirm the end of the session.
@@ -57,6 +59,8 @@ class HostOptions:
     cafile: str | None = None
     #: Seconds a consent prompt waits before it declines.
     consent_timeout: float = CONSENT_TIMEOUT
+    #: Write the pictures of another presenter as PNG files here.
+    save: Path | None = None
 
 
 class Host:
@@ -95,7 +99,18 @@ class Host:
             fps=options.fps,
             on_area=self.control.set_area,
         )
+        self._prompt = prompt
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._share_scope: anyio.CancelScope | None = None
+        #: This machine's user agreed to show its screen (--share, or 'share').
+        self._own_consent = options.share
+        #: Another presenter's screen, as this host sees it.
+        self.receiver = FrameReceiver(organizer.session_id, organizer.ring, sink)
+        self._saver = PngSaver(options.save) if options.save is not None else None
         if isinstance(prompt, TerminalConsentPrompt):
+            prompt.commands["present"] = self._ask_to_present
+            prompt.commands["take"] = self._take_back
+            prompt.commands["share"] = self._share_own
             for word, change in (
                 ("pause", {"paused": True}),
                 ("resume", {"paused": False}),
@@ -111,21 +126,94 @@ class Host:
 
     async def run(self) -> None:
         async with anyio.create_task_group() as tg:
+            self._tg = tg
             tg.start_soon(self._receive)
             tg.start_soon(self._tick)
             tg.start_soon(self._watch_signals, tg.cancel_scope)
             tg.start_soon(self.control.run)
             if self._options.share:
-                tg.start_soon(self.sharer.run)
+                self._start_sharing()
             await self._ended.wait()
             tg.cancel_scope.cancel()
+
+    # -- presenting -----------------------------------------------------------
+
+    def _start_sharing(self) -> None:
+        if self._share_scope is None and self._tg is not None:
+            self._share_scope = anyio.CancelScope()
+            self._tg.start_soon(self._share, self._share_scope)
+
+    async def _share(self, scope: anyio.CancelScope) -> None:
+        with scope:
+            await self.sharer.run()
+
+    def _stop_sharing(self) -> None:
+        if self._share_scope is not None:
+            self._share_scope.cancel()
+            self._share_scope = None
+
+    def _ask_to_present(self, member: str) -> None:
+        """'present N' on the terminal: ask participant N to share its screen."""
+        assert self._tg is not None
+        self._tg.start_soon(self.send, messages.PresentRequest(int(member)))
+
+    def _take_back(self) -> None:
+        """'take' on the terminal: nobody presents now (no consent needed, rule 5)."""
+        assert self._tg is not None
+        self._tg.start_soon(self.send, messages.SetPresenter(0))
+
+    def _share_own(self) -> None:
+        """'share' on the terminal: show this screen again, once confirmed here (rule 4)."""
+        assert self._tg is not None
+        self._tg.start_soon(self._confirm_and_share)
+
+    async def _confirm_and_share(self) -> None:
+        self._events.emit(
+            "consent_asked",
+            "Share your screen with the session? Answer 'accept share' or 'decline share'.",
+            id="share",
+            what="present",
+        )
+        answer = await self._prompt.ask(
+            ConsentQuestion(
+                who="You",
+                what="show your screen to the session",
+                timeout=self._options.consent_timeout,
+                id="share",
+            )
+        )
+        self._events.emit("share_answered", answer=answer.value)
+        if answer is Answer.ACCEPT:
+            self._own_consent = True
+            await self.send(messages.SetPresenter(ORGANIZER_MEMBER))
+
+    async def _on_presenter_changed(self, change: messages.PresenterChanged) -> None:
+        self.receiver.presenter_changed(change.presenter)
+        self._events.emit(
+            "presenter_changed",
+            presenter=change.presenter,
+            subject=change.subject,
+            reason=PresenterReason(change.reason).name.lower(),
+            mine=change.presenter == ORGANIZER_MEMBER,
+        )
+        if change.presenter == ORGANIZER_MEMBER and self._own_consent:
+            self._start_sharing()
+        elif change.presenter != ORGANIZER_MEMBER:
+            self._own_consent = False
+            self._stop_sharing()
+            if self.control.machine.controller or self.control.machine.requester:
+                await self.control.revoke()  # this screen is not shown any more
 
     async def _receive(self) -> None:
         org = self.organizer
         while True:
             message, data = await self._conn.recv()
             now = time.time()
-            if isinstance(message, messages.JoinRequest):
+            if isinstance(message, messages.SealedHeader):
+                await self.receiver.on_frame(data, self._saver)
+            elif isinstance(message, messages.PresenterChanged):
+                await self._on_presenter_changed(message)
+            elif isinstance(message, messages.JoinRequest):
                 self._events.emit(
                     "join_request",
                     member_id=message.member_id,

@@ -176,6 +176,8 @@ class LiveSession:
         self._last_keyframe_request = float("-inf")
         self.frames_forwarded = 0
         self.bytes_forwarded = 0
+        #: Frames from a member who does not present (dropped, not forwarded).
+        self.frames_refused = 0
         self.keyframe_requests = 0
         #: Remote control as the presenter announced it (second line).
         self.control = ControlRouter(allowed=remote_control)
@@ -516,10 +518,13 @@ class Directory:
         bytes, forwarded as they are: one object shared by every outbox.
         """
         _epoch, header_sender, _counter, flags = header
-        if sender_id != session.presenter_id or header_sender != sender_id:
+        if header_sender != sender_id:
             raise RemoteProtocolError(
-                "only the presenter's own frames are forwarded", ErrorCode.NOT_ALLOWED
+                "a frame must carry its sender's own id", ErrorCode.NOT_ALLOWED
             )
+        if sender_id != session.presenter_id:
+            session.frames_refused += 1  # e.g. in flight when the role was taken back
+            return
         keyframe = bool(flags & FLAG_KEYFRAME)
         need_key = False
         outboxes = [m.peer.outbox for m in session.admitted() if m.member_id != sender_id]
