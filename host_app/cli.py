@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from host_app.host import HostOptions, start
@@ -52,6 +53,12 @@ def add_parser(sub: Any) -> None:
         metavar="SECONDS",
         help=f"an unanswered consent prompt declines after this long (default {CONSENT_TIMEOUT:g})",
     )
+    host.add_argument(
+        "--save",
+        type=Path,
+        metavar="DIR",
+        help="write the screen of a participant who presents as PNGs in DIR",
+    )
     host.set_defaults(run=run)
 
 
@@ -69,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         fps=args.fps,
         cafile=args.cafile,
         consent_timeout=args.consent_timeout,
+        save=args.save,
     )
     sink = EventSink(json_mode=args.json)
     terminal = args.prompt == "terminal" or (args.prompt is None and args.json)

@@ -16,22 +16,21 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Final
 
 import anyio
 import anyio.abc
 
-from host_app.capture import ScreenSource, open_source
-from host_app.encoder import TileEncoder
 from host_app.organizer import Organizer
-from host_app.prompt import ConsentPrompt, TerminalConsentPrompt
+from host_app.prompt import Answer, ConsentPrompt, ConsentQuestion, TerminalConsentPrompt
 from host_app.remote_control import CONSENT_TIMEOUT, RemoteControl
-from host_app.worker import WorkerThread
+from host_app.sharer import ScreenSharer
 from protocol import messages
-from protocol.frames import status_frame
 from protocol.pake import encode_link, new_link_secret, new_password, normalize_password
-from protocol.wire import FLAG_KEYFRAME, Credential, Tag
+from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, Credential, PresenterReason, Tag
 from viewer_app.events import EventSink
+from viewer_app.receiver import FrameReceiver, PngSaver
 from viewer_app.transport import ClientError, RelayConnection
 
 #: Seconds to wait for the relay to confirm the end of the session.
@@ -60,6 +59,8 @@ class HostOptions:
     cafile: str | None = None
     #: Seconds a consent prompt waits before it declines.
     consent_timeout: float = CONSENT_TIMEOUT
+    #: Write the pictures of another presenter as PNG files here.
+    save: Path | None = None
 
 
 class Host:
@@ -78,20 +79,7 @@ class Host:
         self._options = options
         self._events = sink
         self._send_lock = anyio.Lock()
-        self._want_keyframe = True
         self._ended = anyio.Event()
-        #: The presenter paused / hid the picture (MISSION rule 6).
-        self.paused = False
-        self.hidden = False
-        self._status_due = False
-        if isinstance(prompt, TerminalConsentPrompt):
-            for word, change in (
-                ("pause", {"paused": True}),
-                ("resume", {"paused": False}),
-                ("hide", {"hidden": True}),
-                ("show", {"hidden": False}),
-            ):
-                prompt.commands[word] = functools.partial(self.set_status, **change)
         #: Consent, the input gate and revoke.
         self.control = RemoteControl(
             session_id=organizer.session_id,
@@ -101,6 +89,35 @@ class Host:
             events=sink,
             consent_timeout=options.consent_timeout,
         )
+        #: This machine's screen, shared while the organizer presents.
+        self.sharer = ScreenSharer(
+            send_frame=self._send_frame,
+            events=sink,
+            audience=lambda: bool(organizer.members),
+            monitor=options.monitor,
+            region=options.region,
+            fps=options.fps,
+            on_area=self.control.set_area,
+        )
+        self._prompt = prompt
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._share_scope: anyio.CancelScope | None = None
+        #: This machine's user agreed to show its screen (--share, or 'share').
+        self._own_consent = options.share
+        #: Another presenter's screen, as this host sees it.
+        self.receiver = FrameReceiver(organizer.session_id, organizer.ring, sink)
+        self._saver = PngSaver(options.save) if options.save is not None else None
+        if isinstance(prompt, TerminalConsentPrompt):
+            prompt.commands["present"] = self._ask_to_present
+            prompt.commands["take"] = self._take_back
+            prompt.commands["share"] = self._share_own
+            for word, change in (
+                ("pause", {"paused": True}),
+                ("resume", {"paused": False}),
+                ("hide", {"hidden": True}),
+                ("show", {"hidden": False}),
+            ):
+                prompt.commands[word] = functools.partial(self.sharer.set_status, **change)
 
     async def send(self, *batch: messages.Message) -> None:
         async with self._send_lock:
@@ -109,21 +126,94 @@ class Host:
 
     async def run(self) -> None:
         async with anyio.create_task_group() as tg:
+            self._tg = tg
             tg.start_soon(self._receive)
             tg.start_soon(self._tick)
             tg.start_soon(self._watch_signals, tg.cancel_scope)
             tg.start_soon(self.control.run)
             if self._options.share:
-                tg.start_soon(self._share)
+                self._start_sharing()
             await self._ended.wait()
             tg.cancel_scope.cancel()
+
+    # -- presenting -----------------------------------------------------------
+
+    def _start_sharing(self) -> None:
+        if self._share_scope is None and self._tg is not None:
+            self._share_scope = anyio.CancelScope()
+            self._tg.start_soon(self._share, self._share_scope)
+
+    async def _share(self, scope: anyio.CancelScope) -> None:
+        with scope:
+            await self.sharer.run()
+
+    def _stop_sharing(self) -> None:
+        if self._share_scope is not None:
+            self._share_scope.cancel()
+            self._share_scope = None
+
+    def _ask_to_present(self, member: str) -> None:
+        """'present N' on the terminal: ask participant N to share its screen."""
+        assert self._tg is not None
+        self._tg.start_soon(self.send, messages.PresentRequest(int(member)))
+
+    def _take_back(self) -> None:
+        """'take' on the terminal: nobody presents now (no consent needed, rule 5)."""
+        assert self._tg is not None
+        self._tg.start_soon(self.send, messages.SetPresenter(0))
+
+    def _share_own(self) -> None:
+        """'share' on the terminal: show this screen again, once confirmed here (rule 4)."""
+        assert self._tg is not None
+        self._tg.start_soon(self._confirm_and_share)
+
+    async def _confirm_and_share(self) -> None:
+        self._events.emit(
+            "consent_asked",
+            "Share your screen with the session? Answer 'accept share' or 'decline share'.",
+            id="share",
+            what="present",
+        )
+        answer = await self._prompt.ask(
+            ConsentQuestion(
+                who="You",
+                what="show your screen to the session",
+                timeout=self._options.consent_timeout,
+                id="share",
+            )
+        )
+        self._events.emit("share_answered", answer=answer.value)
+        if answer is Answer.ACCEPT:
+            self._own_consent = True
+            await self.send(messages.SetPresenter(ORGANIZER_MEMBER))
+
+    async def _on_presenter_changed(self, change: messages.PresenterChanged) -> None:
+        self.receiver.presenter_changed(change.presenter)
+        self._events.emit(
+            "presenter_changed",
+            presenter=change.presenter,
+            subject=change.subject,
+            reason=PresenterReason(change.reason).name.lower(),
+            mine=change.presenter == ORGANIZER_MEMBER,
+        )
+        if change.presenter == ORGANIZER_MEMBER and self._own_consent:
+            self._start_sharing()
+        elif change.presenter != ORGANIZER_MEMBER:
+            self._own_consent = False
+            self._stop_sharing()
+            if self.control.machine.controller or self.control.machine.requester:
+                await self.control.revoke()  # this screen is not shown any more
 
     async def _receive(self) -> None:
         org = self.organizer
         while True:
             message, data = await self._conn.recv()
             now = time.time()
-            if isinstance(message, messages.JoinRequest):
+            if isinstance(message, messages.SealedHeader):
+                await self.receiver.on_frame(data, self._saver)
+            elif isinstance(message, messages.PresenterChanged):
+                await self._on_presenter_changed(message)
+            elif isinstance(message, messages.JoinRequest):
                 self._events.emit(
                     "join_request",
                     member_id=message.member_id,
@@ -160,7 +250,7 @@ class Host:
                     epoch=org.epoch,
                 )
             elif isinstance(message, messages.KeyframeRequest):
-                self._want_keyframe = True
+                self.sharer.request_keyframe()
             elif isinstance(message, messages.SessionEnded):
                 self._events.emit("session_ended", "The session has ended.", reason=message.text)
                 self._ended.set()
@@ -184,85 +274,11 @@ class Host:
                 self._ended.set()
                 return
 
-    async def _share(self) -> None:
-        worker = WorkerThread("capture")
-        try:
-            source = await worker.run(
-                lambda: open_source(monitor=self._options.monitor, region=self._options.region)
-            )
-            width, height = source.size
-            encoder = TileEncoder(width, height)
-            self.control.set_area(source.origin, source.size)
-            self._events.emit(
-                "sharing", f"Sharing a {width}x{height} screen.", width=width, height=height
-            )
-            await self._share_loop(worker, source, encoder)
-        finally:
-            worker.close()
-
-    def set_status(self, *, paused: bool | None = None, hidden: bool | None = None) -> None:
-        """Pause or hide the picture (MISSION rule 6); takes effect before the next grab.
-
-        While paused or hidden nothing is captured, so nothing of the screen
-        leaves this machine; viewers are told with a status frame.
-        """
-        if paused is not None:
-            self.paused = paused
-        if hidden is not None:
-            self.hidden = hidden
-        self._status_due = True
-        self._want_keyframe = True
-        self._events.emit(
-            "sharing_status",
-            "Hidden." if self.hidden else "Paused." if self.paused else "Sharing again.",
-            paused=self.paused,
-            hidden=self.hidden,
-        )
-
-    async def _share_loop(
-        self, worker: WorkerThread, source: ScreenSource, encoder: TileEncoder
-    ) -> None:
-        interval = 1.0 / self._options.fps
-        width, height = source.size
-        seq = 0
-        while True:
-            started = time.monotonic()
-            if not self.organizer.members:
-                self._want_keyframe = True
-            elif self._status_due or (
-                (self.paused or self.hidden) and self._want_keyframe
-            ):  # tell viewers (again, for one that joined while paused)
-                self._status_due = self._want_keyframe = False
-                notice = status_frame(
-                    seq, time.time_ns(), width, height, paused=self.paused, hidden=self.hidden
-                )
-                await self._send_frame(notice, seq, keyframe=True)
-                seq += 1
-                if not (self.paused or self.hidden):
-                    self._want_keyframe = True
-            elif not (self.paused or self.hidden):
-                keyframe, self._want_keyframe = self._want_keyframe, False
-
-                def capture(keyframe: bool = keyframe, seq: int = seq) -> bytes | None:
-                    capture_ns = time.time_ns()
-                    return encoder.encode(
-                        source.grab(), keyframe=keyframe, seq=seq, capture_ns=capture_ns
-                    )
-
-                payload = await worker.run(capture)
-                # Paused or hidden while that capture ran: it stays here.
-                if payload is not None and not (self.paused or self.hidden or self._status_due):
-                    await self._send_frame(payload, seq, keyframe=keyframe)
-                    seq += 1
-                elif payload is not None:
-                    self._want_keyframe = True  # the encoder moved on; resync later
-            await anyio.sleep(max(0.0, started + interval - time.monotonic()))
-
-    async def _send_frame(self, payload: bytes, seq: int, *, keyframe: bool) -> None:
+    async def _send_frame(self, payload: bytes, keyframe: bool) -> int:
         async with self._send_lock:
             data = self.organizer.cipher.seal(Tag.FRAME, FLAG_KEYFRAME if keyframe else 0, payload)
             await self._conn.send_bytes(data)
-        self._events.emit("frame_sent", seq=seq, keyframe=keyframe, bytes=len(data))
+        return len(data)
 
 
 async def start(

@@ -22,7 +22,7 @@ from typing import Final
 
 from protocol import messages
 from protocol.errors import RemoteProtocolError
-from protocol.keys import new_epoch_key, wrap_epoch_key
+from protocol.keys import EpochRing, new_epoch_key, wrap_epoch_key
 from protocol.pake import AdmissionGuard, OrganizerHandshake
 from protocol.sframe import SenderCipher
 from protocol.wire import ORGANIZER_MEMBER, Credential
@@ -63,6 +63,9 @@ class Organizer:
         self.epoch = 1
         self._epoch_key = new_epoch_key(rng)
         self._rekeyed_at = now
+        #: The epoch keys, for opening a participant's frames when it presents.
+        self.ring = EpochRing()
+        self.ring.install(self.epoch, self._epoch_key)
         #: Seals this host's frames under the current epoch's key.
         self.cipher = SenderCipher(session_id, self.epoch, self._epoch_key, ORGANIZER_MEMBER)
 
@@ -141,6 +144,7 @@ class Organizer:
         self.epoch += 1
         self._epoch_key = new_epoch_key(self._rng)
         self._rekeyed_at = now
+        self.ring.install(self.epoch, self._epoch_key)
         self.cipher.rekey(self.epoch, self._epoch_key)
         return [
             messages.KeyUpdate(

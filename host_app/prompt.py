@@ -193,13 +193,14 @@ class TerminalConsentPrompt(ConsentPrompt):
         self,
         stream: TextIO | None = None,
         notes: TextIO | None = None,
-        commands: Mapping[str, Callable[[], None]] | None = None,
+        commands: Mapping[str, Callable[..., None]] | None = None,
     ) -> None:
         super().__init__()
         self._stream = stream
         self._notes = notes
-        #: One-word lines the host itself handles (e.g. "revoke"), called on the loop.
-        self.commands: dict[str, Callable[[], None]] = dict(commands or {})
+        #: Lines the host itself handles, by first word ("revoke", "present 3"),
+        #: called on the loop with the other words as arguments.
+        self.commands: dict[str, Callable[..., None]] = dict(commands or {})
         self._pending: dict[str, asyncio.Future[Answer]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reader: threading.Thread | None = None
@@ -279,8 +280,11 @@ class TerminalConsentPrompt(ConsentPrompt):
         words = line.split()
         if not words:
             return
-        if len(words) == 1 and words[0] in self.commands:
-            self.commands[words[0]]()
+        if words[0] in self.commands:
+            try:
+                self.commands[words[0]](*words[1:])
+            except (TypeError, ValueError) as exc:
+                self._note(f"ignored {words[0]!r}: {exc}")
             return
         if len(words) != 2 or words[0] not in ("accept", "decline"):
             self._note("ignored a line that is not 'accept ID' or 'decline ID'")

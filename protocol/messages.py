@@ -42,6 +42,8 @@ from protocol.wire import (
     SESSION_ID_MIN,
     ControlReason,
     Credential,
+    PresentAnswerKind,
+    PresenterReason,
     Tag,
 )
 
@@ -506,6 +508,50 @@ class ControlRelease:
     """Controller → relay → presenter: give control back."""
 
 
+@dataclass(frozen=True, slots=True)
+class PresentRequest:
+    """Organizer → relay → participant: please share your screen (ask first)."""
+
+    member_id: int
+
+    def __post_init__(self) -> None:
+        _member(self)
+
+
+@dataclass(frozen=True, slots=True)
+class PresentAnswer:
+    """Participant → relay: its own machine's answer, or that it stops presenting."""
+
+    answer: PresentAnswerKind
+
+    def __post_init__(self) -> None:
+        _enum(self, "answer", PresentAnswerKind)
+
+
+@dataclass(frozen=True, slots=True)
+class PresenterChanged:
+    """Relay → everyone: who presents now (0: nobody), whom it concerns, and why."""
+
+    presenter: int
+    subject: int
+    reason: PresenterReason
+
+    def __post_init__(self) -> None:
+        _int(self, "presenter", 0, _U16_MAX)
+        _member(self, "subject")
+        _enum(self, "reason", PresenterReason)
+
+
+@dataclass(frozen=True, slots=True)
+class SetPresenter:
+    """Organizer → relay: take the role back (0), or present its own screen (1)."""
+
+    presenter: int
+
+    def __post_init__(self) -> None:
+        _int(self, "presenter", 0, ORGANIZER_MEMBER)
+
+
 #: Any message of the protocol.
 Message: TypeAlias = (
     Hello
@@ -532,6 +578,10 @@ Message: TypeAlias = (
     | ControlState
     | Input
     | ControlRelease
+    | PresentRequest
+    | PresentAnswer
+    | PresenterChanged
+    | SetPresenter
 )
 
 #: The sealed message types: the 16-byte header, then ciphertext to the end.
@@ -614,6 +664,13 @@ LAYOUTS: Final[dict[type[Message], tuple[Tag, _Layout]]] = {
         ),
     ),
     ControlRelease: (Tag.CONTROL_RELEASE, ()),
+    PresentRequest: (Tag.PRESENT_REQUEST, (("member_id", Kind.U16),)),
+    PresentAnswer: (Tag.PRESENT_ANSWER, (("answer", Kind.U8),)),
+    PresenterChanged: (
+        Tag.PRESENTER_CHANGED,
+        (("presenter", Kind.U16), ("subject", Kind.U16), ("reason", Kind.U8)),
+    ),
+    SetPresenter: (Tag.SET_PRESENTER, (("presenter", Kind.U16),)),
 }
 
 _BY_TAG: Final = {tag: (cls, layout) for cls, (tag, layout) in LAYOUTS.items()}

@@ -44,6 +44,10 @@ class Tag(enum.IntEnum):
     CONTROL_STATE = 0x41
     INPUT = 0x42
     CONTROL_RELEASE = 0x43
+    PRESENT_REQUEST = 0x50
+    PRESENT_ANSWER = 0x51
+    PRESENTER_CHANGED = 0x52
+    SET_PRESENTER = 0x53
 
 
 class Credential(enum.IntEnum):
@@ -66,6 +70,31 @@ class ControlReason(enum.IntEnum):
     RELEASED = 5
     CONTROLLER_LEFT = 6
     REFUSED = 7
+
+
+class PresentAnswerKind(enum.IntEnum):
+    """A participant's answer to being asked to present (PresentAnswer.answer)."""
+
+    ACCEPT = 0
+    DECLINE = 1
+    #: The prompt went unanswered: a decline.
+    EXPIRED = 2
+    #: The presenting participant stops.
+    STOP = 3
+
+
+class PresenterReason(enum.IntEnum):
+    """Why the presenter changed, or did not (PresenterChanged.reason)."""
+
+    ACCEPTED = 0
+    DECLINED = 1
+    EXPIRED = 2
+    #: The organizer took the role back (no consent needed: MISSION rule 5).
+    TAKEN_BACK = 3
+    #: The organizer presents its own screen, after confirming on its machine.
+    ORGANIZER = 4
+    STOPPED = 5
+    LEFT = 6
 
 
 #: Header of a sealed message (Frame or Input): tag u8, epoch u32, sender u16,

@@ -36,7 +36,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError
 from protocol.version import SOFTWARE_VERSION, parse_version
-from protocol.wire import MAX_FRAME_MESSAGE, PROTOCOL_VERSION, Tag
+from protocol.wire import MAX_FRAME_MESSAGE, ORGANIZER_MEMBER, PROTOCOL_VERSION, Tag
 from relay.context import RelayContext
 from relay.peer import Peer
 from relay.sessions import Decoy, LiveSession, Member
@@ -169,12 +169,13 @@ async def _dispatch(data: bytes, conn: _Conn, ctx: RelayContext, now: float) -> 
         ctx.directory.forward_input(conn.session, conn.member, header, data, now)
         return
     if data and data[0] == Tag.FRAME:
-        if conn.session is None or conn.member is not None:
+        if conn.session is None or conn.decoy is not None:
             raise RemoteProtocolError("only the presenter sends frames", ErrorCode.NOT_ALLOWED)
         if len(data) > MAX_FRAME_MESSAGE:
             raise RemoteProtocolError("frame too large", ErrorCode.MESSAGE_TOO_LARGE)
         header = messages.parse_sealed_header(data)
-        ctx.directory.forward_frame(conn.session, conn.session.presenter_id, header, data, now)
+        sender = conn.member.member_id if conn.member is not None else ORGANIZER_MEMBER
+        ctx.directory.forward_frame(conn.session, sender, header, data, now)
         return
     message = messages.parse(data)
     if not conn.greeted:

@@ -34,11 +34,18 @@ from typing import Final
 from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError
 from protocol.pake import OrganizerHandshake
-from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, SESSION_ID_MAX, SESSION_ID_MIN
+from protocol.wire import (
+    FLAG_KEYFRAME,
+    ORGANIZER_MEMBER,
+    SESSION_ID_MAX,
+    SESSION_ID_MIN,
+    ControlReason,
+)
 from relay.control_routing import ControlRouter
 from relay.outbox import OutboxStatistics, Verdict
 from relay.peer import Peer
 from relay.ratelimit import RateLimiter
+from relay.roles import Roles
 from relay.store import DetailValue
 
 #: Seconds a joiner may take between Join and admission before it fails.
@@ -93,6 +100,8 @@ class DirectoryConfig:
     joins_per_session_rate: float = 20 / 60
     #: Whether viewers may ask for remote control at all.
     remote_control: bool = True
+    #: Whether the organizer may hand the presenter role to participants.
+    participants_present: bool = True
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -154,25 +163,42 @@ class LiveSession:
         now: float,
         *,
         remote_control: bool = True,
+        participants_present: bool = True,
     ) -> None:
         self.session_id = session_id
         self.organizer_name = organizer_name
         self.organizer = organizer
         self.started_at = now
         self.members: dict[int, Member] = {}
-        self.presenter_id = ORGANIZER_MEMBER
+        #: Who presents, and the ask in force (second line).
+        self.roles = Roles(participants_may_present=participants_present)
         self._next_member_id = ORGANIZER_MEMBER + 1
         self._last_keyframe_request = float("-inf")
         self.frames_forwarded = 0
         self.bytes_forwarded = 0
+        #: Frames from a member who does not present (dropped, not forwarded).
+        self.frames_refused = 0
         self.keyframe_requests = 0
         #: Remote control as the presenter announced it (second line).
         self.control = ControlRouter(allowed=remote_control)
 
-    def presenter(self) -> Peer:
-        """The connection of whoever presents now."""
+    @property
+    def presenter_id(self) -> int:
+        """The member who presents (the organizer is 1; 0: nobody)."""
+        return self.roles.presenter
+
+    def presenter(self) -> Peer | None:
+        """The connection of whoever presents now, if anyone does."""
+        if self.presenter_id == ORGANIZER_MEMBER:
+            return self.organizer
         member = self.members.get(self.presenter_id)
-        return member.peer if member is not None else self.organizer
+        return member.peer if member is not None else None
+
+    def broadcast(self, message: messages.Message) -> None:
+        """Send ``message`` to the organizer and every admitted member."""
+        self.organizer.send(message)
+        for member in self.admitted():
+            member.peer.send(message)
 
     def allocate_member_id(self) -> int | None:
         if self._next_member_id > MAX_MEMBER_ID:
@@ -184,16 +210,13 @@ class LiveSession:
     def admitted(self) -> Iterator[Member]:
         return (m for m in self.members.values() if m.state is JoinState.ADMITTED)
 
-    def request_keyframe(self, now: float) -> None:
-        """Ask the presenter for a key frame, at most once per interval."""
-        if now - self._last_keyframe_request < KEYFRAME_REQUEST_INTERVAL:
+    def request_keyframe(self, now: float, *, force: bool = False) -> None:
+        """Ask the presenter for a key frame, at most once per interval (unless ``force``)."""
+        if not force and now - self._last_keyframe_request < KEYFRAME_REQUEST_INTERVAL:
             return
         self._last_keyframe_request = now
         self.keyframe_requests += 1
-        presenter = self.organizer if self.presenter_id == ORGANIZER_MEMBER else None
-        if presenter is None:
-            member = self.members.get(self.presenter_id)
-            presenter = member.peer if member else None
+        presenter = self.presenter()
         if presenter is not None:
             presenter.send(messages.KeyframeRequest())
 
@@ -256,7 +279,12 @@ class Directory:
             while session_id in self.sessions:
                 session_id = self._new_session_id()
         session = LiveSession(
-            session_id, user, organizer, now, remote_control=self._config.remote_control
+            session_id,
+            user,
+            organizer,
+            now,
+            remote_control=self._config.remote_control,
+            participants_present=self._config.participants_present,
         )
         self.sessions[session_id] = session
         self._record("session_started", user, organizer.address, session_id, now)
@@ -266,6 +294,20 @@ class Directory:
         """Route a message the organizer's client sent."""
         if isinstance(message, messages.EndSession):
             self.end_session(session, now, reason="ended by organizer")
+            return
+        if isinstance(message, messages.PresentRequest):
+            target = session.members.get(message.member_id)
+            admitted = target is not None and target.state is JoinState.ADMITTED
+            forward = target.peer.send if target is not None else session.organizer.send
+            session.roles.ask(
+                message.member_id, admitted, forward, self._recorder(session, None, now)
+            )
+            return
+        if isinstance(message, messages.SetPresenter):
+            if session.roles.set_by_organizer(
+                message.presenter, session.broadcast, self._recorder(session, None, now)
+            ):
+                session.request_keyframe(now, force=True)
             return
         if isinstance(message, messages.ControlState):
             members = {m.member_id for m in session.admitted()}
@@ -289,8 +331,8 @@ class Directory:
         if next_state is None:
             raise _refuse(member.state, message)
         if isinstance(message, messages.Admit):
-            admitted = sum(1 for _ in session.admitted())
-            if admitted >= self._config.max_participants:
+            count = sum(1 for _ in session.admitted())
+            if count >= self._config.max_participants:
                 self._drop_joiner(
                     session,
                     member,
@@ -403,19 +445,36 @@ class Directory:
         self, session: LiveSession, member: Member, message: messages.Message, now: float
     ) -> None:
         """Route a message a joiner or admitted member sent."""
+        if isinstance(message, messages.PresentAnswer) and member.state is JoinState.ADMITTED:
+            if session.roles.answer(
+                member.member_id, message, session.broadcast, self._recorder(session, member, now)
+            ):
+                session.request_keyframe(now, force=True)
+            return
+        if (
+            isinstance(message, messages.ControlRequest)
+            and session.presenter_id != ORGANIZER_MEMBER
+        ):
+            # Control needs a pairwise key with the presenter; only the
+            # organizer shares one with each participant.
+            member.peer.send(messages.ControlState(0, 0, member.member_id, ControlReason.REFUSED))
+            return
         if isinstance(message, messages.ControlRequest):
+            presenter = session.presenter()
+            assert presenter is not None
             session.control.request(
                 member.member_id,
                 session.presenter_id,
                 member.state is JoinState.ADMITTED,
-                session.presenter().send,
+                presenter.send,
                 member.peer.send,
                 self._recorder(session, member, now),
             )
             return
         if isinstance(message, messages.ControlRelease):
-            if session.control.may_release(member.member_id):
-                session.presenter().send(messages.ControlRelease())
+            presenter = session.presenter()
+            if session.control.may_release(member.member_id) and presenter is not None:
+                presenter.send(messages.ControlRelease())
             return
         next_state = JOIN_TRANSITIONS.get((member.state, type(message)))
         if not isinstance(message, messages.PakeConfirm) or next_state is None:
@@ -432,6 +491,10 @@ class Directory:
             return
         if session.control.controller == member.member_id:
             session.control.controller = 0  # no input from a member who is gone
+        if member.state is JoinState.ADMITTED:
+            session.roles.left(
+                member.member_id, session.broadcast, self._recorder(session, member, now)
+            )
         if self.sessions.get(session.session_id) is session:
             session.organizer.send(messages.MemberLeft(member.member_id))
         if member.state is JoinState.ADMITTED:
@@ -455,16 +518,20 @@ class Directory:
         bytes, forwarded as they are: one object shared by every outbox.
         """
         _epoch, header_sender, _counter, flags = header
-        if sender_id != session.presenter_id or header_sender != sender_id:
+        if header_sender != sender_id:
             raise RemoteProtocolError(
-                "only the presenter's own frames are forwarded", ErrorCode.NOT_ALLOWED
+                "a frame must carry its sender's own id", ErrorCode.NOT_ALLOWED
             )
+        if sender_id != session.presenter_id:
+            session.frames_refused += 1  # e.g. in flight when the role was taken back
+            return
         keyframe = bool(flags & FLAG_KEYFRAME)
         need_key = False
-        for member in session.admitted():
-            if member.member_id == sender_id:
-                continue
-            if member.peer.outbox.put_frame(data, keyframe=keyframe) is Verdict.NEED_KEYFRAME:
+        outboxes = [m.peer.outbox for m in session.admitted() if m.member_id != sender_id]
+        if sender_id != ORGANIZER_MEMBER:
+            outboxes.append(session.organizer.outbox)
+        for outbox in outboxes:
+            if outbox.put_frame(data, keyframe=keyframe) is Verdict.NEED_KEYFRAME:
                 need_key = True
         session.frames_forwarded += 1
         session.bytes_forwarded += len(data)
@@ -481,8 +548,9 @@ class Directory:
     ) -> None:
         """Pass a controller's sealed Input to the presenter, or drop it."""
         grant, sender, _counter, _flags = header
-        if session.control.may_forward_input(member.member_id, sender, grant, now):
-            session.presenter().send_bytes(data)
+        presenter = session.presenter()
+        if session.control.may_forward_input(member.member_id, sender, grant, now) and presenter:
+            presenter.send_bytes(data)
 
     # -- time ---------------------------------------------------------------
 

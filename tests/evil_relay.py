@@ -4,9 +4,12 @@
 real relay with its second line for remote control removed and a lie added:
   - a ControlRequest is not passed to the presenter; instead the relay tells
     the requester (and everyone) that it was granted;
-  - every Input is forwarded to the presenter, whoever sent it.
+  - every Input is forwarded to the presenter, whoever sent it;
+  - asked to let a participant present, it does not ask the participant but
+    tells it (and everyone) that it presents now.
 What must hold anyway: the presenter's machine injects nothing, because only
-its own user's accept opens its input gate.
+its own user's accept opens its input gate; and the participant's machine
+captures nothing, because only its own user's accept lets it share.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from protocol import messages
-from protocol.wire import ControlReason
-from relay import control_routing
+from protocol.wire import ControlReason, PresenterReason
+from relay import control_routing, roles
 from relay.cli import main
 
 
@@ -39,7 +42,20 @@ def forward_everything(
     return True
 
 
+def forged_ask(
+    self: roles.Roles,
+    member_id: int,
+    admitted: bool,
+    forward: Callable[[messages.Message], None],
+    record: Any,
+) -> None:
+    """Instead of asking the participant, tell everyone it presents now."""
+    self.presenter = member_id
+    forward(messages.PresenterChanged(member_id, member_id, PresenterReason.ACCEPTED))
+
+
 control_routing.ControlRouter.request = forged_request  # type: ignore[method-assign]
+roles.Roles.ask = forged_ask  # type: ignore[method-assign]
 control_routing.ControlRouter.may_forward_input = forward_everything  # type: ignore[method-assign]
 
 if __name__ == "__main__":

@@ -273,9 +273,9 @@ class Processes:
         self._all: list[JsonProcess] = []
         self._count = 0
 
-    def env(self) -> dict[str, str]:
+    def env(self, display: str | None = None) -> dict[str, str]:
         env = dict(os.environ)
-        env["DISPLAY"] = self.display
+        env["DISPLAY"] = display or self.display
         return env
 
     def _log(self, kind: str) -> Path:
@@ -300,13 +300,17 @@ class Processes:
         password: str | None = None,
         relay_url: str | None = None,
         keep_stdin: bool = False,
+        display: str | None = None,
     ) -> JsonProcess:
-        """``screenrelay join --json``; with ``keep_stdin``, commands go to its stdin."""
+        """``screenrelay join --json``; with ``keep_stdin``, commands go to its stdin.
+
+        ``display``: the participant's own X display (default: the test's).
+        """
         args = ["join", target, "--json", *extra]
         if password is not None:
             args += ["--relay", relay_url or self.relay.url, "--password-stdin"]
         stdin_text = password + "\n" if password is not None else ""
-        proc = JsonProcess(args, env=self.env(), stdin_text=stdin_text,
+        proc = JsonProcess(args, env=self.env(display), stdin_text=stdin_text,
                            log=self._log("viewer"), keep_stdin=keep_stdin)  # fmt: skip
         self._all.append(proc)
         return proc

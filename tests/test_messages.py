@@ -44,11 +44,15 @@ from protocol.messages import (
     Message,
     PakeConfirm,
     PakeReply,
+    PresentAnswer,
+    PresenterChanged,
+    PresentRequest,
     Reject,
     RejectReason,
     SealedHeader,
     SessionCreated,
     SessionEnded,
+    SetPresenter,
     SignedIn,
     SignIn,
     Welcome,
@@ -68,6 +72,8 @@ from protocol.wire import (
     SESSION_ID_MIN,
     ControlReason,
     Credential,
+    PresentAnswerKind,
+    PresenterReason,
     Tag,
 )
 
@@ -176,6 +182,15 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
         Input, grants, members, u64s, st.just(0), st.binary(min_size=16, max_size=300)
     ),
     ControlRelease: st.builds(ControlRelease),
+    PresentRequest: st.builds(PresentRequest, members),
+    PresentAnswer: st.builds(PresentAnswer, st.sampled_from(PresentAnswerKind)),
+    PresenterChanged: st.builds(
+        PresenterChanged,
+        st.integers(0, 0xFFFF),
+        members,
+        st.sampled_from(PresenterReason),
+    ),
+    SetPresenter: st.builds(SetPresenter, st.integers(0, 1)),
 }
 messages = st.one_of(*STRATEGIES.values())
 

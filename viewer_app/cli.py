@@ -12,8 +12,9 @@ from anyio.from_thread import BlockingPortal
 from protocol.pake import normalize_password, parse_link
 from protocol.wire import SESSION_ID_MAX, SESSION_ID_MIN, Credential
 from viewer_app.events import EventSink
+from viewer_app.receiver import FrameSink, PngSaver
 from viewer_app.running import run_client
-from viewer_app.session import FrameSink, JoinTarget, PngSaver, ViewerOptions, join
+from viewer_app.session import JoinTarget, ViewerOptions, join
 from viewer_app.stdin_lines import StdinLines
 from viewer_app.transport import ClientError
 

@@ -7,6 +7,10 @@
     {"cmd": "scroll", "x": 10, "y": 20, "dy": -1}     wheel, in clicks (dy > 0 up, dx > 0 right)
     {"cmd": "key", "key": "enter"}          press and release one key (a character or a key name)
     {"cmd": "type", "text": "hello"}        press and release each character
+    {"cmd": "accept_present"}               say yes to the organizer's request to present
+    {"cmd": "decline_present"}              say no to it
+    {"cmd": "stop_presenting"}              stop sharing this screen
+    {"cmd": "pause"} / "resume" / "hide" / "show"    while presenting
     {"cmd": "leave"}                        leave the session
 
 Bad lines are reported as ``command_error`` events and otherwise ignored.
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from protocol.errors import LocalProtocolError
 from protocol.input_events import Button, InputEvent, Key, MouseButton, PointerMove, Scroll
@@ -26,8 +30,35 @@ from protocol.input_events import Button, InputEvent, Key, MouseButton, PointerM
 class Action:
     """What a command line asks the viewer to do."""
 
-    kind: Literal["request_control", "release_control", "input", "leave"]
+    kind: Literal[
+        "request_control",
+        "release_control",
+        "input",
+        "leave",
+        "accept_present",
+        "decline_present",
+        "stop_presenting",
+        "pause",
+        "resume",
+        "hide",
+        "show",
+    ]
     events: tuple[InputEvent, ...] = ()
+
+
+#: Commands that take no arguments.
+SIMPLE: Final = (
+    "request_control",
+    "release_control",
+    "leave",
+    "accept_present",
+    "decline_present",
+    "stop_presenting",
+    "pause",
+    "resume",
+    "hide",
+    "show",
+)
 
 
 class CommandError(ValueError):
@@ -78,7 +109,7 @@ def parse_command(line: str) -> Action | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("cmd"), str):
         raise CommandError('a command is an object with a "cmd" string')
     cmd = obj["cmd"]
-    if cmd in ("request_control", "release_control", "leave"):
+    if cmd in SIMPLE:
         return Action(cmd)
     try:
         return Action("input", _events(cmd, obj))

@@ -10,46 +10,27 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import anyio
+import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream
 
+from host_app.prompt import ConsentPrompt
 from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError
-from protocol.frames import (
-    FLAG_HIDDEN,
-    FLAG_PAUSED,
-    FrameHeader,
-    frame_is_keyframe,
-    frame_status,
-    parse_frame,
-)
 from protocol.keys import EpochRing, unwrap_epoch_key
 from protocol.pake import JoinerHandshake
-from protocol.sframe import ReceiverCipher
-from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, Credential, Tag
+from protocol.wire import Credential, PresenterReason
 from viewer_app.commands import CommandError, parse_command
 from viewer_app.control import ControlClient
-from viewer_app.decoder import Canvas
 from viewer_app.events import EventSink
+from viewer_app.presenting import CommandAnswers, Presenting
+from viewer_app.receiver import FrameReceiver, FrameSink
 from viewer_app.transport import EXIT_REFUSED, ClientError, RelayConnection
 
 _M = TypeVar("_M", bound=messages.Message)
-
-#: Marks a status frame in decode()'s result even when no flag is set (resumed).
-STATUS_CHANGE = 0x100
-
-
-class FrameSink(Protocol):
-    """Where composed pictures go."""
-
-    def show(self, canvas: Canvas, header: FrameHeader) -> None: ...
-
-    def status(self, *, paused: bool, hidden: bool) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -75,20 +56,6 @@ class ViewerOptions:
     request_control: bool = False
 
 
-class PngSaver:
-    """Writes each composed picture as ``frame-<seq>.png`` in a directory."""
-
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.directory = directory
-
-    def show(self, canvas: Canvas, header: FrameHeader) -> None:
-        canvas.save_png(self.directory / f"frame-{header.seq:08d}.png")
-
-    def status(self, *, paused: bool, hidden: bool) -> None:
-        """Files keep the last picture; the event stream tells the status."""
-
-
 class Viewer:
     """One admitted participant receiving one presenter's screen."""
 
@@ -100,21 +67,30 @@ class Viewer:
         ring: EpochRing,
         pairwise: bytes,
         sink: EventSink,
+        prompt: ConsentPrompt | None = None,
     ) -> None:
         self._conn = conn
         self._target = target
         self.member_id = member_id
         self._ring = ring
         self._pairwise = pairwise
-        self._cipher = ReceiverCipher(target.session_id, ring)
         self._events = sink
-        self.canvas = Canvas()
-        self.frames = 0
-        #: What the presenter last said: the picture is paused / hidden.
-        self.paused = False
-        self.hidden = False
+        #: Opens, decodes and shows the presenter's frames.
+        self.receiver = FrameReceiver(target.session_id, ring, sink)
         #: Remote control from this viewer.
         self.control = ControlClient(conn, target.session_id, member_id, pairwise, sink)
+        #: Answers to "please present" typed as commands, unless a window asks.
+        self.answers = CommandAnswers()
+        #: Presenting this participant's own screen, when asked and it agrees.
+        self.presenting = Presenting(
+            conn=conn,
+            session_id=target.session_id,
+            member_id=member_id,
+            ring=ring,
+            events=sink,
+            prompt=prompt if prompt is not None else self.answers,
+        )
+        self._tg: anyio.abc.TaskGroup | None = None
 
     async def run(
         self,
@@ -127,6 +103,7 @@ class Viewer:
         ``commands``: lines of scripted commands (viewer_app/commands.py).
         """
         async with anyio.create_task_group() as tg:
+            self._tg = tg
             if options.request_control:
                 await self.control.request()
             if commands is not None:
@@ -152,6 +129,19 @@ class Viewer:
             elif action.kind == "leave":
                 scope.cancel()
                 return
+            elif action.kind in ("accept_present", "decline_present"):
+                if not self.answers.answer(action.kind == "accept_present"):
+                    self._events.emit("command_error", message="no request to present is waiting")
+            elif action.kind == "stop_presenting":
+                await self.presenting.stop()
+            elif action.kind in ("pause", "resume", "hide", "show"):
+                change = {
+                    "pause": {"paused": True},
+                    "resume": {"paused": False},
+                    "hide": {"hidden": True},
+                    "show": {"hidden": False},
+                }[action.kind]
+                self.presenting.sharer.set_status(**change)
             elif not await self.control.send(action.events):
                 self._events.emit(
                     "command_error",
@@ -160,10 +150,10 @@ class Viewer:
                 )
 
     async def _receive(self, frames: FrameSink | None, options: ViewerOptions) -> None:
-        while options.max_frames is None or self.frames < options.max_frames:
+        while options.max_frames is None or self.receiver.frames < options.max_frames:
             message, data = await self._conn.recv()
             if isinstance(message, messages.SealedHeader):
-                await self._on_frame(data, frames)
+                await self.receiver.on_frame(data, frames)
             elif isinstance(message, messages.KeyUpdate):
                 key = unwrap_epoch_key(
                     self._pairwise,
@@ -174,6 +164,24 @@ class Viewer:
                 )
                 self._ring.install(message.epoch, key)
                 self._events.emit("key_update", epoch=message.epoch)
+                assert self._tg is not None
+                self.presenting.on_key_update(self._tg)
+            elif isinstance(message, messages.PresentRequest):
+                assert self._tg is not None
+                self._tg.start_soon(self.presenting.on_request)
+            elif isinstance(message, messages.PresenterChanged):
+                assert self._tg is not None
+                self.receiver.presenter_changed(message.presenter)
+                self.presenting.on_changed(message, self._tg)
+                self._events.emit(
+                    "presenter_changed",
+                    presenter=message.presenter,
+                    subject=message.subject,
+                    reason=PresenterReason(message.reason).name.lower(),
+                    mine=message.presenter == self.member_id,
+                )
+            elif isinstance(message, messages.KeyframeRequest):
+                self.presenting.sharer.request_keyframe()
             elif isinstance(message, messages.ControlState):
                 self.control.on_state(message)
             elif isinstance(message, messages.SessionEnded):
@@ -185,62 +193,6 @@ class Viewer:
     async def close(self) -> None:
         """Leave the session (the relay tells the organizer)."""
         await self._conn.close()
-
-    async def _on_frame(self, data: bytes, frames: FrameSink | None) -> None:
-        def decode() -> tuple[FrameHeader, int, int]:
-            sealed, plaintext = self._cipher.open(data)
-            if sealed.tag is not Tag.FRAME or sealed.sender != ORGANIZER_MEMBER:
-                raise RemoteProtocolError("a sealed message that is not the presenter's frame")
-            if bool(sealed.flags & FLAG_KEYFRAME) != frame_is_keyframe(plaintext):
-                raise RemoteProtocolError("key frame flags of header and payload disagree")
-            status = frame_status(plaintext)
-            if status or (sealed.flags & FLAG_KEYFRAME and not parse_frame(plaintext)[1]):
-                header, _rects, _blob = parse_frame(plaintext)
-                return header, time.time_ns(), status | STATUS_CHANGE
-            if self.hidden:
-                raise RemoteProtocolError("a picture while the presenter hides the screen")
-            header = self.canvas.apply(plaintext)
-            decoded_ns = time.time_ns()
-            if frames is not None:
-                frames.show(self.canvas, header)
-            return header, decoded_ns, 0
-
-        try:
-            header, decoded_ns, status = await anyio.to_thread.run_sync(decode)
-        except RemoteProtocolError as exc:
-            # A frame we cannot use (stale epoch, corrupt): skip it and say so.
-            self._events.emit("frame_dropped", reason=exc.text)
-            return
-        if status:
-            self._on_status(status, frames)
-            return
-        self.frames += 1
-        rects = self.canvas.last_rects
-        self._events.emit(
-            "frame",
-            seq=header.seq,
-            keyframe=header.keyframe,
-            bytes=len(data),
-            width=header.width,
-            height=header.height,
-            rects=len(rects),
-            pixels=sum(r.w * r.h for r in rects),
-            latency_ms=round((decoded_ns - header.capture_ns) / 1e6, 3),
-        )
-
-    def _on_status(self, status: int, frames: FrameSink | None) -> None:
-        self.paused = bool(status & FLAG_PAUSED)
-        self.hidden = bool(status & FLAG_HIDDEN)
-        if frames is not None:
-            frames.status(paused=self.paused, hidden=self.hidden)
-        human = (
-            "The presenter has hidden their screen."
-            if self.hidden
-            else "The presenter paused the picture."
-            if self.paused
-            else "The presenter is sharing again."
-        )
-        self._events.emit("presenter", human, paused=self.paused, hidden=self.hidden)
 
 
 async def join(

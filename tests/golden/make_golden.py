@@ -35,16 +35,27 @@ from protocol.messages import (
     Message,
     PakeConfirm,
     PakeReply,
+    PresentAnswer,
+    PresenterChanged,
+    PresentRequest,
     Reject,
     RejectReason,
     SessionCreated,
     SessionEnded,
+    SetPresenter,
     SignedIn,
     SignIn,
     Welcome,
     encode,
 )
-from protocol.wire import FLAG_KEYFRAME, PROTOCOL_VERSION, ControlReason, Credential
+from protocol.wire import (
+    FLAG_KEYFRAME,
+    PROTOCOL_VERSION,
+    ControlReason,
+    Credential,
+    PresentAnswerKind,
+    PresenterReason,
+)
 
 #: Where the .bin files live.
 GOLDEN_DIR: Final = Path(__file__).resolve().parent / "messages"
@@ -81,6 +92,10 @@ EXAMPLES: Final[dict[str, Message]] = {
     "control_state": ControlState(3, 65_537, 3, ControlReason.GRANTED),
     "input": Input(4_294_967_295, 3, 2**64 - 2, 0, bytes(range(100, 140))),
     "control_release": ControlRelease(),
+    "present_request": PresentRequest(3),
+    "present_answer": PresentAnswer(PresentAnswerKind.ACCEPT),
+    "presenter_changed": PresenterChanged(3, 3, PresenterReason.ACCEPTED),
+    "set_presenter": SetPresenter(0),
 }
 
 

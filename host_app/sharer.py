@@ -1,0 +1,137 @@
+"""Sharing one screen while this machine presents: capture, encode, hand to a sender.
+
+Used by the organizer's host and by a participant who accepted to present.
+Rules (MISSION.md rule 6):
+  1. Nothing is captured unless someone watches, and never while paused or
+     hidden; a capture already under way when the presenter pauses or hides
+     is discarded, not sent.
+  2. Viewers learn of a pause, a hide or a resume from a status frame, sent
+     as a key frame (the relay never drops it). A viewer that joins while
+     paused gets the status frame again.
+  3. Capture and encoding run on one worker thread into reused buffers; the
+     event loop only seals and sends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+from host_app.capture import ScreenSource, open_source
+from host_app.encoder import TileEncoder
+from host_app.worker import WorkerThread
+from protocol.frames import status_frame
+from viewer_app.events import EventSink
+
+#: Seals and sends one frame payload; returns the bytes sent.
+SendFrame = Callable[[bytes, bool], Awaitable[int]]
+
+
+class ScreenSharer:
+    """One monitor or region, shared while ``run`` runs."""
+
+    def __init__(
+        self,
+        *,
+        send_frame: SendFrame,
+        events: EventSink,
+        audience: Callable[[], bool],
+        monitor: int = 1,
+        region: tuple[int, int, int, int] | None = None,
+        fps: float = 30.0,
+        on_area: Callable[[tuple[int, int], tuple[int, int]], None] | None = None,
+    ) -> None:
+        self._send_frame = send_frame
+        self._events = events
+        self._audience = audience
+        self._monitor = monitor
+        self._region = region
+        self._fps = fps
+        self._on_area = on_area
+        #: The presenter paused / hid the picture.
+        self.paused = False
+        self.hidden = False
+        self._status_due = False
+        self._want_keyframe = True
+
+    def request_keyframe(self) -> None:
+        self._want_keyframe = True
+
+    def set_status(self, *, paused: bool | None = None, hidden: bool | None = None) -> None:
+        """Pause or hide (or resume, show); takes effect before the next grab."""
+        if paused is not None:
+            self.paused = paused
+        if hidden is not None:
+            self.hidden = hidden
+        self._status_due = True
+        self._want_keyframe = True
+        self._events.emit(
+            "sharing_status",
+            "Hidden." if self.hidden else "Paused." if self.paused else "Sharing again.",
+            paused=self.paused,
+            hidden=self.hidden,
+        )
+
+    async def run(self) -> None:
+        """Share until cancelled."""
+        worker = WorkerThread("capture")
+        try:
+            source = await worker.run(
+                lambda: open_source(monitor=self._monitor, region=self._region)
+            )
+            try:
+                width, height = source.size
+                if self._on_area is not None:
+                    self._on_area(source.origin, source.size)
+                self._events.emit(
+                    "sharing", f"Sharing a {width}x{height} screen.", width=width, height=height
+                )
+                self._want_keyframe = True
+                await self._loop(worker, source, TileEncoder(width, height))
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await worker.run(source.close)
+        finally:
+            worker.close()
+
+    async def _loop(self, worker: WorkerThread, source: ScreenSource, encoder: TileEncoder) -> None:
+        interval = 1.0 / self._fps
+        width, height = source.size
+        seq = 0
+        while True:
+            started = time.monotonic()
+            still = self.paused or self.hidden
+            if not self._audience():
+                self._want_keyframe = True
+            elif self._status_due or (still and self._want_keyframe):
+                self._status_due = self._want_keyframe = False
+                notice = status_frame(
+                    seq, time.time_ns(), width, height, paused=self.paused, hidden=self.hidden
+                )
+                await self._sent(notice, seq, keyframe=True)
+                seq += 1
+                if not still:
+                    self._want_keyframe = True
+            elif not still:
+                keyframe, self._want_keyframe = self._want_keyframe, False
+
+                def capture(keyframe: bool = keyframe, seq: int = seq) -> bytes | None:
+                    capture_ns = time.time_ns()
+                    return encoder.encode(
+                        source.grab(), keyframe=keyframe, seq=seq, capture_ns=capture_ns
+                    )
+
+                payload = await worker.run(capture)
+                # Paused or hidden while that capture ran: it stays here.
+                if payload is not None and not (self.paused or self.hidden or self._status_due):
+                    await self._sent(payload, seq, keyframe=keyframe)
+                    seq += 1
+                elif payload is not None:
+                    self._want_keyframe = True  # the encoder moved on; resync later
+            await anyio.sleep(max(0.0, started + interval - time.monotonic()))
+
+    async def _sent(self, payload: bytes, seq: int, *, keyframe: bool) -> None:
+        size = await self._send_frame(payload, keyframe)
+        self._events.emit("frame_sent", seq=seq, keyframe=keyframe, bytes=size)

@@ -1,0 +1,176 @@
+"""A participant's side of presenting (MISSION.md rules 3-6).
+
+Rules:
+  1. This machine shares its screen only after its own user accepted the ask
+     in force, here: in a window, or with a typed command. An unanswered ask
+     declines after its timeout. Nothing is captured before.
+  2. It shares only while both hold: that accept, and the relay's
+     announcement that it presents. A relay that announces it without the
+     accept starts nothing; the organizer taking the role back (or anyone
+     else presenting) stops the capture at once, before anything is said.
+  3. The participant may stop at any moment, and pause or hide meanwhile.
+  4. Frames are sealed under this member's own sender key of the current
+     epoch. On a new epoch the sealer moves after REKEY_GRACE seconds, so
+     every viewer has the new key before the first frame needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Final
+
+import anyio
+import anyio.abc
+
+from host_app.prompt import Answer, ConsentPrompt, ConsentQuestion
+from host_app.sharer import ScreenSharer
+from protocol import messages
+from protocol.keys import EpochRing
+from protocol.sframe import SenderCipher
+from protocol.wire import FLAG_KEYFRAME, PresentAnswerKind, Tag
+from viewer_app.events import EventSink
+from viewer_app.transport import RelayConnection
+
+#: Seconds a participant keeps sealing under the old epoch after a rekey.
+REKEY_GRACE: Final = 1.0
+
+#: Seconds an ask to present waits for an answer before it declines.
+PRESENT_TIMEOUT: Final = 30.0
+
+ANSWERS: Final = {
+    Answer.ACCEPT: PresentAnswerKind.ACCEPT,
+    Answer.DECLINE: PresentAnswerKind.DECLINE,
+    Answer.EXPIRED: PresentAnswerKind.EXPIRED,
+}
+
+
+class CommandAnswers(ConsentPrompt):
+    """Answers typed as commands (``accept_present``/``decline_present``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._waiting: asyncio.Future[Answer] | None = None
+
+    async def ask(self, question: ConsentQuestion) -> Answer:
+        self._counters.add("asked")
+        self._waiting = asyncio.get_running_loop().create_future()
+        self._counters.add("ready")
+        try:
+            answer = await asyncio.wait_for(self._waiting, question.timeout)
+        except TimeoutError:
+            answer = Answer.EXPIRED
+        finally:
+            self._waiting = None
+        return self._counters.answered(answer)
+
+    def answer(self, accept: bool) -> bool:
+        """Answer the question waiting, if one is; whether one was."""
+        if self._waiting is None or self._waiting.done():
+            return False
+        self._waiting.set_result(Answer.ACCEPT if accept else Answer.DECLINE)
+        return True
+
+
+class Presenting:
+    """Whether, and what, this participant shares."""
+
+    def __init__(
+        self,
+        *,
+        conn: RelayConnection,
+        session_id: int,
+        member_id: int,
+        ring: EpochRing,
+        events: EventSink,
+        prompt: ConsentPrompt,
+        timeout: float = PRESENT_TIMEOUT,
+    ) -> None:
+        self._conn = conn
+        self._session_id = session_id
+        self.member_id = member_id
+        self._ring = ring
+        self._events = events
+        self.prompt = prompt
+        self._timeout = timeout
+        self._consented = False
+        self._scope: anyio.CancelScope | None = None
+        self._cipher: SenderCipher | None = None
+        self._send_lock = anyio.Lock()
+        self.sharer = ScreenSharer(
+            send_frame=self._send_frame, events=events, audience=lambda: True
+        )
+
+    @property
+    def sharing(self) -> bool:
+        return self._scope is not None
+
+    async def on_request(self) -> None:
+        """The organizer asks this participant to present: ask the person here."""
+        self._consented = False
+        self._events.emit(
+            "present_asked",
+            "The organizer asks you to share your screen: answer in the window.",
+        )
+        answer = await self.prompt.ask(
+            ConsentQuestion(
+                who="The organizer",
+                what="show your screen to the session",
+                timeout=self._timeout,
+                id="present",
+            )
+        )
+        self._consented = answer is Answer.ACCEPT
+        self._events.emit("present_answered", answer=answer.value)
+        await self._conn.send(messages.PresentAnswer(ANSWERS[answer]))
+
+    def on_changed(self, change: messages.PresenterChanged, tg: anyio.abc.TaskGroup) -> None:
+        """The relay announced who presents; share only with this machine's own yes."""
+        if change.presenter == self.member_id and self._consented and not self.sharing:
+            tg.start_soon(self._share)
+        elif change.presenter != self.member_id:
+            self._stop_capture()
+
+    async def stop(self) -> None:
+        """This participant stops presenting: capture stops first, then the relay is told."""
+        self._stop_capture()
+        await self._conn.send(messages.PresentAnswer(PresentAnswerKind.STOP))
+
+    def on_key_update(self, tg: anyio.abc.TaskGroup) -> None:
+        if self._cipher is not None:
+            tg.start_soon(self._rekey_later)
+
+    async def _rekey_later(self) -> None:
+        await anyio.sleep(REKEY_GRACE)
+        epoch = self._ring.current
+        key = self._ring.key_for(epoch) if epoch is not None else None
+        if self._cipher is not None and epoch is not None and key is not None:
+            async with self._send_lock:
+                self._cipher.rekey(epoch, key)
+            self.sharer.request_keyframe()
+
+    def _stop_capture(self) -> None:
+        self._consented = False
+        if self._scope is not None:
+            self._scope.cancel()
+            self._scope = None
+
+    async def _share(self) -> None:
+        epoch = self._ring.current
+        key = self._ring.key_for(epoch) if epoch is not None else None
+        if epoch is None or key is None:
+            return
+        self._cipher = SenderCipher(self._session_id, epoch, key, self.member_id)
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            self._events.emit("presenting", "You are sharing your screen.")
+            await self.sharer.run()
+        self._cipher = None
+        self._events.emit("presenting_stopped", "You stopped sharing your screen.")
+
+    async def _send_frame(self, payload: bytes, keyframe: bool) -> int:
+        async with self._send_lock:
+            if self._cipher is None:
+                return 0
+            data = self._cipher.seal(Tag.FRAME, FLAG_KEYFRAME if keyframe else 0, payload)
+            await self._conn.send_bytes(data)
+        return len(data)
