@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from protocol import control
+from protocol import control, presenting
 
 #: The file this script writes.
 OUT: Final = Path(__file__).resolve().parent / "state-diagrams.md"
@@ -52,6 +52,17 @@ DIAGRAMS: Final = (
             "apply (a request while ASKING or GRANTED, a release or a departure by anyone "
             "but the requester or the controller) are answered or ignored by "
             "`ControlMachine` without a transition."
+        ),
+    ),
+    Diagram(
+        title="Presenting (participant side)",
+        source="protocol/presenting.py `TRANSITIONS`",
+        table=presenting.TRANSITIONS,
+        initial=presenting.State.IDLE,
+        note=(
+            "The screen is captured only in PRESENTING, reached only through the "
+            "participant's own ACCEPT and then the relay's announcement. A pair that is "
+            "not drawn raises `LocalProtocolError`."
         ),
     ),
 )

@@ -19,6 +19,10 @@ routes a sealed message with `parse_sealed_header`, which reads only the
 header, and forwards the original bytes; `parse` copies the ciphertext once;
 `encode` of a sealed message is byte for byte ``SEALED_HEADER.pack(...) +
 ciphertext``, as protocol.sframe builds it.
+
+The messages about roles (remote control, presenting) are defined in
+protocol.role_messages and the field checks in protocol.fields; both are
+re-exported here, so every message is ``protocol.messages.<Name>``.
 """
 
 from __future__ import annotations
@@ -26,61 +30,57 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple, NoReturn, TypeAlias
+from typing import Any, Final, NamedTuple, TypeAlias
 
 from protocol.codec import Kind, Reader, Writer, byte_view, dump_json
 from protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
+from protocol.fields import (
+    MEMBER_ID_MAX as MEMBER_ID_MAX,
+)
+from protocol.fields import (
+    MEMBER_ID_MIN as MEMBER_ID_MIN,
+)
+from protocol.fields import (
+    MIN_CIPHERTEXT as MIN_CIPHERTEXT,
+)
+from protocol.fields import (
+    U8_MAX,
+    U16_MAX,
+    U32_MAX,
+    U64_MAX,
+    check_blob,
+    check_bytes,
+    check_enum,
+    check_int,
+    check_member,
+    check_session,
+    check_text,
+    fail,
+)
+from protocol.role_messages import ENDING_REASONS as ENDING_REASONS
+from protocol.role_messages import GRANT_MAX as GRANT_MAX
+from protocol.role_messages import MAX_INPUT_CIPHERTEXT as MAX_INPUT_CIPHERTEXT
+from protocol.role_messages import ControlRelease as ControlRelease
+from protocol.role_messages import ControlRequest as ControlRequest
+from protocol.role_messages import ControlState as ControlState
+from protocol.role_messages import Input as Input
+from protocol.role_messages import PresentAnswer as PresentAnswer
+from protocol.role_messages import PresenterChanged as PresenterChanged
+from protocol.role_messages import PresentRequest as PresentRequest
+from protocol.role_messages import SetPresenter as SetPresenter
 from protocol.wire import (
     FLAG_KEYFRAME,
-    MAX_BLOB,
     MAX_CONTROL_MESSAGE,
     MAX_FRAME_MESSAGE,
-    MAX_TEXT,
-    ORGANIZER_MEMBER,
     SEALED_HEADER,
     SESSION_ID_MAX,
     SESSION_ID_MIN,
-    ControlReason,
     Credential,
-    PresentAnswerKind,
-    PresenterReason,
     Tag,
 )
 
-#: Member ids: the organizer is 1, joiners 2, 3, ...; 0 names nobody.
-MEMBER_ID_MIN: Final = ORGANIZER_MEMBER
-MEMBER_ID_MAX: Final = 0xFFFF
-
-#: A Frame's ciphertext is at least the 16-byte GCM tag (empty plaintext).
-MIN_CIPHERTEXT: Final = 16
-
 #: What is left of MAX_FRAME_MESSAGE after the sealed header.
 MAX_CIPHERTEXT: Final = MAX_FRAME_MESSAGE - SEALED_HEADER.size
-
-#: What is left of MAX_CONTROL_MESSAGE after the sealed header: an Input is a
-#: control message, so its cap is the control cap, not the frame cap.
-MAX_INPUT_CIPHERTEXT: Final = MAX_CONTROL_MESSAGE - SEALED_HEADER.size
-
-#: Grants are numbered 1, 2, ... per session; 0 in ControlState means none.
-GRANT_MAX: Final = 0xFFFF_FFFF
-
-#: ControlState reasons that end a prompt or a grant: nobody holds control
-#: after them, so their ``controller`` is 0.
-ENDING_REASONS: Final = frozenset(
-    {
-        ControlReason.DECLINED,
-        ControlReason.EXPIRED,
-        ControlReason.REVOKED_HOTKEY,
-        ControlReason.REVOKED_WINDOW,
-        ControlReason.RELEASED,
-        ControlReason.CONTROLLER_LEFT,
-    }
-)
-
-_U8_MAX: Final = 0xFF
-_U16_MAX: Final = 0xFFFF
-_U32_MAX: Final = 0xFFFF_FFFF
-_U64_MAX: Final = 0xFFFF_FFFF_FFFF_FFFF
 
 
 class RejectReason(enum.IntEnum):
@@ -90,65 +90,6 @@ class RejectReason(enum.IntEnum):
     CONFIRM_FAILED = 0
     #: The organizer's client locked the session after too many failures.
     LOCKED = 1
-
-
-# -- validation helpers: each raises LocalProtocolError naming the field -----
-
-
-def _fail(msg: object, name: str, problem: str) -> NoReturn:
-    raise LocalProtocolError(f"{type(msg).__name__}.{name} {problem}")
-
-
-def _int(msg: object, name: str, low: int, high: int) -> None:
-    value = getattr(msg, name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        _fail(msg, name, f"must be an int, not {type(value).__name__}")
-    if not low <= value <= high:
-        _fail(msg, name, f"must be in {low}..{high}, not {value}")
-
-
-def _member(msg: object, name: str = "member_id") -> None:
-    _int(msg, name, MEMBER_ID_MIN, MEMBER_ID_MAX)
-
-
-def _session(msg: object, name: str = "session_id") -> None:
-    _int(msg, name, SESSION_ID_MIN, SESSION_ID_MAX)
-
-
-def _enum(msg: object, name: str, kind: type[enum.IntEnum]) -> None:
-    """Check an enum field and store it as a member of *kind*."""
-    value = getattr(msg, name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        _fail(msg, name, f"must be a {kind.__name__}, not {type(value).__name__}")
-    try:
-        member = kind(value)
-    except ValueError:
-        _fail(msg, name, f"is not a {kind.__name__}: {value}")
-    object.__setattr__(msg, name, member)
-
-
-def _text(msg: object, name: str) -> None:
-    value = getattr(msg, name)
-    if not isinstance(value, str):
-        _fail(msg, name, f"must be a str, not {type(value).__name__}")
-    try:
-        size = len(value.encode("utf-8"))
-    except UnicodeEncodeError:
-        _fail(msg, name, "is not encodable as UTF-8")
-    if size > MAX_TEXT:
-        _fail(msg, name, f"is {size} bytes of UTF-8; the cap is {MAX_TEXT}")
-
-
-def _bytes(msg: object, name: str, low: int, high: int) -> None:
-    value = getattr(msg, name)
-    if not isinstance(value, bytes):
-        _fail(msg, name, f"must be bytes, not {type(value).__name__}")
-    if not low <= len(value) <= high:
-        _fail(msg, name, f"must be {low}..{high} bytes long, not {len(value)}")
-
-
-def _blob(msg: object, name: str) -> None:
-    _bytes(msg, name, 0, MAX_BLOB)
 
 
 # -- the messages, in the order of docs/protocol.md ---------------------------
@@ -162,8 +103,8 @@ class Hello:
     client_version: str
 
     def __post_init__(self) -> None:
-        _int(self, "proto", 0, _U16_MAX)
-        _text(self, "client_version")
+        check_int(self, "proto", 0, U16_MAX)
+        check_text(self, "client_version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +120,12 @@ class Welcome:
     policy: dict[str, Any]
 
     def __post_init__(self) -> None:
-        _int(self, "proto", 0, _U16_MAX)
-        _text(self, "relay_version")
+        check_int(self, "proto", 0, U16_MAX)
+        check_text(self, "relay_version")
         try:
             raw = dump_json(self.policy)
         except LocalProtocolError as exc:
-            _fail(self, "policy", str(exc))
+            fail(self, "policy", str(exc))
         object.__setattr__(self, "policy", json.loads(raw))
 
 
@@ -196,8 +137,8 @@ class Error:
     text: str
 
     def __post_init__(self) -> None:
-        _enum(self, "code", ErrorCode)
-        _text(self, "text")
+        check_enum(self, "code", ErrorCode)
+        check_text(self, "text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +149,8 @@ class SignIn:
     password: str = field(repr=False)
 
     def __post_init__(self) -> None:
-        _text(self, "user")
-        _text(self, "password")
+        check_text(self, "user")
+        check_text(self, "password")
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +161,8 @@ class SignedIn:
     role: str
 
     def __post_init__(self) -> None:
-        _text(self, "user")
-        _text(self, "role")
+        check_text(self, "user")
+        check_text(self, "role")
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,9 +172,9 @@ class CreateSession:
     requested_id: int
 
     def __post_init__(self) -> None:
-        _int(self, "requested_id", 0, SESSION_ID_MAX)
+        check_int(self, "requested_id", 0, SESSION_ID_MAX)
         if 0 < self.requested_id < SESSION_ID_MIN:
-            _fail(self, "requested_id", f"must be 0 or at least {SESSION_ID_MIN}")
+            fail(self, "requested_id", f"must be 0 or at least {SESSION_ID_MIN}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,8 +185,8 @@ class SessionCreated:
     member_id: int
 
     def __post_init__(self) -> None:
-        _session(self)
-        _member(self)
+        check_session(self)
+        check_member(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,8 +202,8 @@ class SessionEnded:
     text: str
 
     def __post_init__(self) -> None:
-        _enum(self, "code", ErrorCode)
-        _text(self, "text")
+        check_enum(self, "code", ErrorCode)
+        check_text(self, "text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,9 +215,9 @@ class Join:
     pake: bytes
 
     def __post_init__(self) -> None:
-        _session(self)
-        _enum(self, "credential", Credential)
-        _blob(self, "pake")
+        check_session(self)
+        check_enum(self, "credential", Credential)
+        check_blob(self, "pake")
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,9 +229,9 @@ class JoinRequest:
     pake: bytes
 
     def __post_init__(self) -> None:
-        _member(self)
-        _enum(self, "credential", Credential)
-        _blob(self, "pake")
+        check_member(self)
+        check_enum(self, "credential", Credential)
+        check_blob(self, "pake")
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,8 +242,8 @@ class PakeReply:
     pake: bytes
 
     def __post_init__(self) -> None:
-        _member(self)
-        _blob(self, "pake")
+        check_member(self)
+        check_blob(self, "pake")
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,8 +254,8 @@ class PakeConfirm:
     tag: bytes
 
     def __post_init__(self) -> None:
-        _member(self)
-        _blob(self, "tag")
+        check_member(self)
+        check_blob(self, "tag")
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,10 +268,10 @@ class Admit:
     wrapped: bytes
 
     def __post_init__(self) -> None:
-        _member(self)
-        _blob(self, "tag")
-        _int(self, "epoch", 0, _U32_MAX)
-        _blob(self, "wrapped")
+        check_member(self)
+        check_blob(self, "tag")
+        check_int(self, "epoch", 0, U32_MAX)
+        check_blob(self, "wrapped")
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,8 +282,8 @@ class Reject:
     reason: RejectReason
 
     def __post_init__(self) -> None:
-        _member(self)
-        _enum(self, "reason", RejectReason)
+        check_member(self)
+        check_enum(self, "reason", RejectReason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,9 +295,9 @@ class KeyUpdate:
     wrapped: bytes
 
     def __post_init__(self) -> None:
-        _member(self)
-        _int(self, "epoch", 0, _U32_MAX)
-        _blob(self, "wrapped")
+        check_member(self)
+        check_int(self, "epoch", 0, U32_MAX)
+        check_blob(self, "wrapped")
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,8 +308,8 @@ class MemberJoined:
     address: str
 
     def __post_init__(self) -> None:
-        _member(self)
-        _text(self, "address")
+        check_member(self)
+        check_text(self, "address")
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,7 +319,7 @@ class MemberLeft:
     member_id: int
 
     def __post_init__(self) -> None:
-        _member(self)
+        check_member(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,11 +337,11 @@ class Frame:
     ciphertext: bytes
 
     def __post_init__(self) -> None:
-        _int(self, "epoch", 0, _U32_MAX)
-        _member(self, "sender")
-        _int(self, "counter", 0, _U64_MAX)
-        _int(self, "flags", 0, _U8_MAX)
-        _bytes(self, "ciphertext", MIN_CIPHERTEXT, MAX_CIPHERTEXT)
+        check_int(self, "epoch", 0, U32_MAX)
+        check_member(self, "sender")
+        check_int(self, "counter", 0, U64_MAX)
+        check_int(self, "flags", 0, U8_MAX)
+        check_bytes(self, "ciphertext", MIN_CIPHERTEXT, MAX_CIPHERTEXT)
 
     def __repr__(self) -> str:
         return (
@@ -422,134 +363,6 @@ class Frame:
 @dataclass(frozen=True, slots=True)
 class KeyframeRequest:
     """Relay → presenter: a viewer needs a key frame (it joined or fell behind)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ControlRequest:
-    """Viewer → relay → presenter: ask for remote control.
-
-    The relay overwrites ``member_id`` with the requester's own id.
-    """
-
-    member_id: int
-
-    def __post_init__(self) -> None:
-        _member(self)
-
-
-@dataclass(frozen=True, slots=True)
-class ControlState:
-    """Presenter → relay → every member: who holds control now, and why it changed.
-
-    ``controller`` is the member holding control (0: nobody), ``grant`` the
-    grant number (1, 2, ... per session; 0: none yet), ``subject`` the member
-    the change concerns. Checked for consistency: a controller always holds
-    a grant; GRANTED names its subject as the controller; a reason that ends
-    a prompt or a grant (`ENDING_REASONS`) leaves nobody in control. REFUSED
-    leaves control as it was, so it may name any controller.
-    """
-
-    controller: int
-    grant: int
-    subject: int
-    reason: ControlReason
-
-    def __post_init__(self) -> None:
-        _int(self, "controller", 0, MEMBER_ID_MAX)
-        _int(self, "grant", 0, GRANT_MAX)
-        _member(self, "subject")
-        _enum(self, "reason", ControlReason)
-        if self.controller and not self.grant:
-            _fail(self, "grant", f"must be at least 1 while member {self.controller} controls")
-        if self.reason is ControlReason.GRANTED and self.controller != self.subject:
-            _fail(self, "controller", f"must be the subject {self.subject} when GRANTED")
-        if self.reason in ENDING_REASONS and self.controller:
-            _fail(self, "controller", f"must be 0 (nobody) when {self.reason.name}")
-
-
-@dataclass(frozen=True, slots=True)
-class Input:
-    """Controller → relay → presenter: one sealed batch of input events.
-
-    Sealed like a Frame (``SEALED_HEADER`` with Tag.INPUT, then the
-    ciphertext) under keys derived from the controller's pairwise key; the
-    grant number sits in the header's epoch field. ``flags`` is reserved and
-    must be 0; the grant is at least 1. A control message: its cap is
-    ``MAX_CONTROL_MESSAGE``.
-    """
-
-    grant: int
-    sender: int
-    counter: int
-    flags: int
-    ciphertext: bytes
-
-    def __post_init__(self) -> None:
-        _int(self, "grant", 1, GRANT_MAX)
-        _member(self, "sender")
-        _int(self, "counter", 0, _U64_MAX)
-        _int(self, "flags", 0, 0)
-        _bytes(self, "ciphertext", MIN_CIPHERTEXT, MAX_INPUT_CIPHERTEXT)
-
-    def __repr__(self) -> str:
-        return (
-            f"Input(grant={self.grant}, sender={self.sender}, counter={self.counter}, "
-            f"flags={self.flags:#04x}, ciphertext=<{len(self.ciphertext)} bytes>)"
-        )
-
-    @property
-    def header(self) -> bytes:
-        """The 16-byte sealed header: the AEAD's associated data after the prefix."""
-        return SEALED_HEADER.pack(Tag.INPUT, self.grant, self.sender, self.counter, self.flags)
-
-
-@dataclass(frozen=True, slots=True)
-class ControlRelease:
-    """Controller → relay → presenter: give control back."""
-
-
-@dataclass(frozen=True, slots=True)
-class PresentRequest:
-    """Organizer → relay → participant: please share your screen (ask first)."""
-
-    member_id: int
-
-    def __post_init__(self) -> None:
-        _member(self)
-
-
-@dataclass(frozen=True, slots=True)
-class PresentAnswer:
-    """Participant → relay: its own machine's answer, or that it stops presenting."""
-
-    answer: PresentAnswerKind
-
-    def __post_init__(self) -> None:
-        _enum(self, "answer", PresentAnswerKind)
-
-
-@dataclass(frozen=True, slots=True)
-class PresenterChanged:
-    """Relay → everyone: who presents now (0: nobody), whom it concerns, and why."""
-
-    presenter: int
-    subject: int
-    reason: PresenterReason
-
-    def __post_init__(self) -> None:
-        _int(self, "presenter", 0, _U16_MAX)
-        _member(self, "subject")
-        _enum(self, "reason", PresenterReason)
-
-
-@dataclass(frozen=True, slots=True)
-class SetPresenter:
-    """Organizer → relay: take the role back (0), or present its own screen (1)."""
-
-    presenter: int
-
-    def __post_init__(self) -> None:
-        _int(self, "presenter", 0, ORGANIZER_MEMBER)
 
 
 #: Any message of the protocol.

@@ -1,13 +1,12 @@
 """A participant's side of presenting (MISSION.md rules 3-6).
 
 Rules:
-  1. This machine shares its screen only after its own user accepted the ask
-     in force, here: in a window, or with a typed command. An unanswered ask
-     declines after its timeout. Nothing is captured before.
-  2. It shares only while both hold: that accept, and the relay's
-     announcement that it presents. A relay that announces it without the
+  1. Whether this machine shares is decided by protocol/presenting.py's
+     table: only after its own user accepted the ask in force (in a window,
+     or with a typed command) and then the relay announced it. An unanswered
+     ask declines after its timeout. A relay that announces it without the
      accept starts nothing; the organizer taking the role back (or anyone
-     else presenting) stops the capture at once, before anything is said.
+     else presenting) stops the capture at once.
   3. The participant may stop at any moment, and pause or hide meanwhile.
   4. Frames are sealed under this member's own sender key of the current
      epoch. On a new epoch the sealer moves after REKEY_GRACE seconds, so
@@ -26,6 +25,7 @@ from host_app.prompt import Answer, ConsentPrompt, ConsentQuestion
 from host_app.sharer import ScreenSharer
 from protocol import messages
 from protocol.keys import EpochRing
+from protocol.presenting import Event, PresentingMachine, State
 from protocol.sframe import SenderCipher
 from protocol.wire import FLAG_KEYFRAME, PresentAnswerKind, Tag
 from viewer_app.events import EventSink
@@ -36,6 +36,12 @@ REKEY_GRACE: Final = 1.0
 
 #: Seconds an ask to present waits for an answer before it declines.
 PRESENT_TIMEOUT: Final = 30.0
+
+ANSWER_EVENTS: Final = {
+    Answer.ACCEPT: Event.ACCEPT,
+    Answer.DECLINE: Event.DECLINE,
+    Answer.EXPIRED: Event.EXPIRE,
+}
 
 ANSWERS: Final = {
     Answer.ACCEPT: PresentAnswerKind.ACCEPT,
@@ -92,7 +98,8 @@ class Presenting:
         self._events = events
         self.prompt = prompt
         self._timeout = timeout
-        self._consented = False
+        #: The consent rules, as a table (protocol/presenting.py).
+        self.machine = PresentingMachine()
         self._scope: anyio.CancelScope | None = None
         self._cipher: SenderCipher | None = None
         self._send_lock = anyio.Lock()
@@ -106,7 +113,8 @@ class Presenting:
 
     async def on_request(self) -> None:
         """The organizer asks this participant to present: ask the person here."""
-        self._consented = False
+        if self.machine.fire(Event.ASK) is not State.ASKED:
+            return  # already presenting: nothing to ask
         self._events.emit(
             "present_asked",
             "The organizer asks you to share your screen: answer in the window.",
@@ -119,19 +127,24 @@ class Presenting:
                 id="present",
             )
         )
-        self._consented = answer is Answer.ACCEPT
+        if self.machine.state is not State.ASKED:
+            return  # withdrawn meanwhile (stopped)
+        self.machine.fire(ANSWER_EVENTS[answer])
         self._events.emit("present_answered", answer=answer.value)
         await self._conn.send(messages.PresentAnswer(ANSWERS[answer]))
 
     def on_changed(self, change: messages.PresenterChanged, tg: anyio.abc.TaskGroup) -> None:
         """The relay announced who presents; share only with this machine's own yes."""
-        if change.presenter == self.member_id and self._consented and not self.sharing:
+        mine = change.presenter == self.member_id
+        self.machine.fire(Event.ANNOUNCED_ME if mine else Event.ANNOUNCED_OTHER)
+        if self.machine.capturing and not self.sharing:
             tg.start_soon(self._share)
-        elif change.presenter != self.member_id:
+        elif not self.machine.capturing:
             self._stop_capture()
 
     async def stop(self) -> None:
         """This participant stops presenting: capture stops first, then the relay is told."""
+        self.machine.fire(Event.STOP)
         self._stop_capture()
         await self._conn.send(messages.PresentAnswer(PresentAnswerKind.STOP))
 
@@ -149,7 +162,6 @@ class Presenting:
             self.sharer.request_keyframe()
 
     def _stop_capture(self) -> None:
-        self._consented = False
         if self._scope is not None:
             self._scope.cancel()
             self._scope = None
