@@ -15,15 +15,23 @@ import functools
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import anyio
 import anyio.abc
 
+from host_app.host_window import REFRESH, HostActions, HostWindow
 from host_app.organizer import Organizer
-from host_app.prompt import Answer, ConsentPrompt, ConsentQuestion, TerminalConsentPrompt
+from host_app.prompt import (
+    Answer,
+    ConsentPrompt,
+    ConsentQuestion,
+    PromptError,
+    TerminalConsentPrompt,
+    TkConsentPrompt,
+)
 from host_app.remote_control import CONSENT_TIMEOUT, RemoteControl
 from host_app.sharer import ScreenSharer
 from protocol import messages
@@ -100,6 +108,8 @@ class Host:
             on_area=self.control.set_area,
         )
         self._prompt = prompt
+        #: How to join, as the host's window shows it.
+        self.invitation = ""
         self._tg: anyio.abc.TaskGroup | None = None
         self._share_scope: anyio.CancelScope | None = None
         #: This machine's user agreed to show its screen (--share, or 'share').
@@ -131,6 +141,9 @@ class Host:
             tg.start_soon(self._tick)
             tg.start_soon(self._watch_signals, tg.cancel_scope)
             tg.start_soon(self.control.run)
+            if isinstance(self._prompt, TkConsentPrompt):
+                window = HostWindow(self._prompt, self.control.gate, self._window_actions())
+                tg.start_soon(self._run_window, window)
             if self._options.share:
                 self._start_sharing()
             await self._ended.wait()
@@ -267,12 +280,56 @@ class Host:
     async def _watch_signals(self, scope: anyio.CancelScope) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
-                self._events.emit("ending", "Ending the session for everyone...")
-                await self.send(messages.EndSession())
-                with anyio.move_on_after(END_TIMEOUT):
-                    await self._ended.wait()
-                self._ended.set()
+                await self.end_session()
                 return
+
+    async def end_session(self) -> None:
+        """End the session for everyone (Ctrl+C, or the window's button)."""
+        self._events.emit("ending", "Ending the session for everyone...")
+        await self.send(messages.EndSession())
+        with anyio.move_on_after(END_TIMEOUT):
+            await self._ended.wait()
+        self._ended.set()
+
+    # -- the host's own window --------------------------------------------------
+
+    async def _run_window(self, window: HostWindow) -> None:
+        try:
+            await window.open(self.invitation)
+        except PromptError as exc:
+            self._events.emit("warning", f"screenrelay: no host window: {exc}", message=str(exc))
+            return
+        while True:
+            await window.show_status(
+                self._status_line(), paused=self.sharer.paused, hidden=self.sharer.hidden
+            )
+            await anyio.sleep(REFRESH)
+
+    def _status_line(self) -> str:
+        controller = self.control.machine.controller
+        presenter = self.receiver.presenter
+        shown = {0: "nobody", ORGANIZER_MEMBER: "you"}.get(presenter, f"participant {presenter}")
+        state = " (hidden)" if self.sharer.hidden else " (paused)" if self.sharer.paused else ""
+        return (
+            f"Watching: {len(self.organizer.members)}    "
+            f"In control: {f'participant {controller}' if controller else 'nobody'}    "
+            f"Presenting: {shown}{state}"
+        )
+
+    def _window_actions(self) -> HostActions:
+        def soon(fn: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+            def start() -> None:
+                if self._tg is not None:
+                    self._tg.start_soon(fn)
+
+            return start
+
+        return HostActions(
+            revoke=soon(self.control.revoke),
+            toggle_pause=lambda: self.sharer.set_status(paused=not self.sharer.paused),
+            toggle_hide=lambda: self.sharer.set_status(hidden=not self.sharer.hidden),
+            end_session=soon(self.end_session),
+        )
 
     async def _send_frame(self, payload: bytes, keyframe: bool) -> int:
         async with self._send_lock:
@@ -321,4 +378,9 @@ async def start(
         password=password,
         link=link,
     )
-    return Host(conn, organizer, options, sink, prompt)
+    host = Host(conn, organizer, options, sink, prompt)
+    host.invitation = (
+        f"Session ID {spaced[:3]} {spaced[3:6]} {spaced[6:]}    password {password}\n"
+        f"Invitation link: {link}"
+    )
+    return host

@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import enum
 import gc
+import logging
 import math
 import queue
 import sys
@@ -37,7 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Literal, Self, TextIO, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, Self, TextIO, get_args
 
 from protocol.errors import ScreenrelayError
 
@@ -56,6 +57,9 @@ TICK_MS: Final = 200
 #: Extra seconds the event loop waits past a question's timeout before it
 #: stops waiting for the Tk thread itself.
 GRACE: Final = 5.0
+
+
+log = logging.getLogger("screenrelay.prompt")
 
 
 class PromptError(ScreenrelayError):
@@ -324,22 +328,32 @@ class TkConsentPrompt(ConsentPrompt):
         super().__init__()
         self._display = display
         self._arm_delay = arm_delay
-        self._requests: queue.SimpleQueue[tuple[str, _Request] | None] = queue.SimpleQueue()
+        self._requests: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
         self._started: concurrent.futures.Future[None] | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    async def ask(self, question: ConsentQuestion) -> Answer:
-        if self._closed:
-            raise PromptError("the consent prompt is closed")
-        self._counters.add("asked")
+    def _start(self) -> concurrent.futures.Future[None]:
         if self._started is None:
             self._started = concurrent.futures.Future()
             self._thread = threading.Thread(
                 target=self._run, args=(self._started,), name="screenrelay-consent-tk", daemon=True
             )
             self._thread.start()
-        await asyncio.wrap_future(self._started)
+        return self._started
+
+    async def call_soon(self, fn: Callable[[Any], None]) -> None:
+        """Run ``fn(root)`` on the Tk thread (the host's own window lives there too)."""
+        if self._closed:
+            raise PromptError("the consent prompt is closed")
+        await asyncio.wrap_future(self._start())
+        self._requests.put(("call", fn))
+
+    async def ask(self, question: ConsentQuestion) -> Answer:
+        if self._closed:
+            raise PromptError("the consent prompt is closed")
+        self._counters.add("asked")
+        await asyncio.wrap_future(self._start())
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Answer] = loop.create_future()
 
@@ -399,7 +413,12 @@ class TkConsentPrompt(ConsentPrompt):
                     root.quit()
                     return
                 kind, request = item
-                if kind == "ask":
+                if kind == "call":
+                    try:
+                        request(root)
+                    except Exception:  # a bug in a window must not stop the prompts
+                        log.exception("error in a Tk call")
+                elif kind == "ask":
                     windows[request] = _Window(
                         root, request, self._arm_delay, self._counters, windows.pop
                     )

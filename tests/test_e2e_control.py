@@ -288,3 +288,38 @@ def test_the_consent_window_asks_on_the_presenters_screen(
     keys_to(display, window, "Tab", "Return")
     state = viewer.wait_for("control")
     assert state["reason"] == "granted" and state["mine"] is True
+
+
+def find_window(display: str, title: str) -> str | None:
+    found = subprocess.run(["xdotool", "search", "--name", title], env={"DISPLAY": display},
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    ids = found.stdout.split()
+    return ids[0] if ids else None
+
+
+def test_the_hosts_own_window_takes_control_back_pauses_and_ends(
+    procs: Processes, display: str, tmp_path: Path
+) -> None:
+    scenes.show(display, scenes.desktop_picture(*SCREEN, seed=14), tmp_path / "bg.png")
+    host, viewer = session_with_controller(procs, "--prompt", "window")
+    wait_until(lambda: find_window(display, "screenrelay: host"), what="the host window")
+    # Grant through the consent window, then take control back from the host window.
+    viewer.write_line('{"cmd": "request_control"}')
+    host.wait_for("consent_asked")
+    wait_until(lambda: consent_window(display), what="the consent window")
+    consent = consent_window(display)
+    assert consent is not None
+    time.sleep(ARM_DELAY + 0.5)
+    keys_to(display, consent, "Tab", "Return")
+    assert viewer.wait_for("control")["mine"] is True
+    window = find_window(display, "screenrelay: host")
+    assert window is not None
+    keys_to(display, window, "alt+r")
+    state = viewer.wait_for("control")
+    assert state["reason"] == "revoked_window" and state["mine"] is False
+    assert host.wait_for("control_revoked")["how"] == "window"
+    keys_to(display, window, "alt+p")
+    assert viewer.wait_for("presenter")["paused"] is True
+    keys_to(display, window, "alt+e")
+    assert viewer.wait_for("session_ended")
+    assert host.wait_exit() == 0
