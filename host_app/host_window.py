@@ -6,7 +6,9 @@ Buttons, each also on a key (Alt+letter):
       thread, synchronously, and only then tells the event loop (rule 3 of
       host_app/remote_control.py);
   Pause/Resume (Alt+P), Hide/Show (Alt+H): the picture (MISSION rule 6);
-  End session (Alt+E): for everyone.
+  End session (Alt+E): for everyone;
+  Hide invitation (Alt+I): this window is on the shared screen, so viewers
+      see what it shows; the ID, password and link can be hidden from them.
 The event loop refreshes the status line every REFRESH seconds.
 """
 
@@ -22,6 +24,9 @@ from host_app.prompt import TkConsentPrompt
 
 #: The title tests and people find the window by.
 TITLE: Final = "screenrelay: host"
+
+#: What the invitation line says while hidden from the shared picture.
+HIDDEN_INVITATION: Final = "Invitation hidden (Alt+I shows it)."
 
 #: Seconds between two refreshes of the status line.
 REFRESH: Final = 0.5
@@ -66,21 +71,28 @@ class HostWindow:
             top = tk.Toplevel(root)
             top.title(TITLE)
             top.protocol("WM_DELETE_WINDOW", lambda: None)  # ending is a button
-            tk.Label(top, text=invitation, justify=tk.LEFT, font=("TkFixedFont", 11)).pack(
-                padx=14, pady=(12, 6), anchor=tk.W
-            )
+            shown = tk.Label(top, text=invitation, justify=tk.LEFT, font=("TkFixedFont", 11))
+            shown.pack(padx=14, pady=(12, 6), anchor=tk.W)
+
+            def toggle_invitation(*_event: object) -> None:
+                hidden = shown.cget("text") != invitation
+                shown.configure(text=invitation if hidden else HIDDEN_INVITATION)
+                self._buttons["i"].configure(
+                    text="Hide invitation" if hidden else "Show invitation"
+                )
+
             self._status = tk.Label(top, text="", justify=tk.LEFT)
             self._status.pack(padx=14, pady=(0, 8), anchor=tk.W)
             row = tk.Frame(top)
             row.pack(padx=14, pady=(0, 12))
-            for key, text, command in (
-                ("r", "Take back control", revoke),
-                ("p", "Pause", on_loop(self._actions.toggle_pause)),
-                ("h", "Hide", on_loop(self._actions.toggle_hide)),
-                ("e", "End session", on_loop(self._actions.end_session)),
+            for key, text, underline, command in (
+                ("r", "Take back control", 14, revoke),
+                ("p", "Pause", 0, on_loop(self._actions.toggle_pause)),
+                ("h", "Hide", 0, on_loop(self._actions.toggle_hide)),
+                ("e", "End session", 0, on_loop(self._actions.end_session)),
+                ("i", "Hide invitation", 5, toggle_invitation),
             ):
-                button = tk.Button(row, text=text, underline=0 if key != "r" else 10,
-                                   command=command)  # fmt: skip
+                button = tk.Button(row, text=text, underline=underline, command=command)
                 button.pack(side=tk.LEFT, padx=4)
                 button.bind("<Return>", command)
                 top.bind(f"<Alt-{key}>", command)

@@ -53,6 +53,7 @@ from types import MappingProxyType
 from typing import Final
 
 from protocol.errors import LocalProtocolError
+from protocol.tables import transition
 
 #: Seconds a prompt shows before it expires and so declines (docs/protocol.md).
 PROMPT_TIMEOUT: Final = 30.0
@@ -119,12 +120,7 @@ TRANSITIONS: Final[Mapping[tuple[State, Event], State]] = MappingProxyType(
 
 def next_state(state: State, event: Event) -> State:
     """The state *event* leads to from *state*; `LocalProtocolError` if not allowed."""
-    try:
-        return TRANSITIONS[(state, event)]
-    except KeyError:
-        raise LocalProtocolError(
-            f"event {event.name} is not allowed in state {state.name}"
-        ) from None
+    return transition(TRANSITIONS, state, event)
 
 
 class Decision(enum.Enum):

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from protocol.errors import LocalProtocolError
+from protocol.tables import transition
 
 
 class State(enum.Enum):
@@ -93,12 +93,7 @@ TRANSITIONS: Final[Mapping[tuple[State, Event], State]] = MappingProxyType(
 
 def next_state(state: State, event: Event) -> State:
     """The state *event* leads to from *state*; `LocalProtocolError` if not allowed."""
-    try:
-        return TRANSITIONS[(state, event)]
-    except KeyError:
-        raise LocalProtocolError(
-            f"event {event.name} is not allowed in state {state.name}"
-        ) from None
+    return transition(TRANSITIONS, state, event)
 
 
 class PresentingMachine:

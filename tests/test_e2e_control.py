@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from host_app.prompt import ARM_DELAY
@@ -323,3 +324,26 @@ def test_the_hosts_own_window_takes_control_back_pauses_and_ends(
     keys_to(display, window, "alt+e")
     assert viewer.wait_for("session_ended")
     assert host.wait_exit() == 0
+
+
+def test_the_invitation_can_be_hidden_from_the_shared_picture(
+    procs: Processes, display: str, tmp_path: Path
+) -> None:
+    scenes.show(display, scenes.desktop_picture(*SCREEN, seed=15), tmp_path / "bg.png")
+    host = procs.host("--share", "--prompt", "window", keep_stdin=True)
+    host.wait_for("session_started")
+    wait_until(lambda: scenes.window_box(display, "screenrelay: host"), what="the host window")
+    window = find_window(display, "screenrelay: host")
+    box = scenes.window_box(display, "screenrelay: host")
+    assert window is not None and box is not None
+    left, top, width, _height = box
+    line = (left, top, width, 45)  # the invitation: ID, password, link
+    time.sleep(1.0)
+    shown = scenes.grab_rgb(display, line)
+    keys_to(display, window, "alt+i")
+    time.sleep(0.5)
+    hidden = scenes.grab_rgb(display, line)
+    assert not np.array_equal(shown, hidden)
+    keys_to(display, window, "alt+i")
+    time.sleep(0.5)
+    np.testing.assert_array_equal(scenes.grab_rgb(display, line), shown)

@@ -41,6 +41,14 @@ def uplink_growth(tap: TcpTap, seconds: float) -> int:
     return len(tap.recorded()) - before
 
 
+def ask(host: JsonProcess, participant: JsonProcess, member: int, answer: str | None) -> None:
+    """The organizer asks ``member`` to present; it answers ``answer`` (or not at all)."""
+    host.write_line(f"present {member}")
+    participant.wait_for("present_asked")
+    if answer is not None:
+        participant.write_line(f'{{"cmd": "{answer}_present"}}')
+
+
 def change(proc: JsonProcess, reason: str, timeout: float = 20.0) -> dict[str, object]:
     """The next presenter_changed event with ``reason`` (earlier ones skipped)."""
     deadline = time.monotonic() + timeout
@@ -85,16 +93,12 @@ def test_a_participant_presents_only_after_it_accepts_and_the_organizer_takes_it
     with TcpTap("127.0.0.1", relay.port) as tap:
         host, participant, observer, member = start(procs, display, tmp_path, tap, p_display)
         # Asked, it declines: nothing of its screen leaves its machine.
-        host.write_line(f"present {member}")
-        participant.wait_for("present_asked")
-        participant.write_line('{"cmd": "decline_present"}')
+        ask(host, participant, member, "decline")
         assert host.wait_for("presenter_changed")["reason"] == "declined"
         assert uplink_growth(tap, 2.0) < 2_000
         assert participant.events_named("presenting") == []
         # Asked again, it accepts: viewers (and the organizer) see its screen.
-        host.write_line(f"present {member}")
-        participant.wait_for("present_asked")
-        participant.write_line('{"cmd": "accept_present"}')
+        ask(host, participant, member, "accept")
         assert change(observer, "accepted")["presenter"] == member
         participant.wait_for("presenting")
         frame = observer.wait_for("frame")
@@ -128,9 +132,7 @@ def test_a_participant_who_presents_can_stop(
     p_display, _picture = participant_display
     with TcpTap("127.0.0.1", relay.port) as tap:
         host, participant, observer, member = start(procs, display, tmp_path, tap, p_display)
-        host.write_line(f"present {member}")
-        participant.wait_for("present_asked")
-        participant.write_line('{"cmd": "accept_present"}')
+        ask(host, participant, member, "accept")
         participant.wait_for("presenting")
         change(observer, "accepted")
         participant.write_line('{"cmd": "stop_presenting"}')
@@ -155,8 +157,7 @@ def test_an_ask_nobody_answers_expires_to_decline(
     p_display, _picture = participant_display
     with TcpTap("127.0.0.1", relay.port) as tap:
         host, participant, _observer, member = start(procs, display, tmp_path, tap, p_display)
-        host.write_line(f"present {member}")
-        participant.wait_for("present_asked")
+        ask(host, participant, member, None)
         change(host, "expired", timeout=45)
         assert participant.events_named("presenting") == []
 
