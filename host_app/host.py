@@ -24,6 +24,7 @@ import anyio.abc
 
 from host_app.host_window import REFRESH, HostActions, HostWindow
 from host_app.organizer import Organizer
+from host_app.picture_window import PictureWindow
 from host_app.prompt import (
     Answer,
     ConsentPrompt,
@@ -38,7 +39,7 @@ from protocol import messages
 from protocol.pake import encode_link, new_link_secret, new_password, normalize_password
 from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, Credential, PresenterReason, Tag
 from viewer_app.events import EventSink
-from viewer_app.receiver import FrameReceiver, PngSaver
+from viewer_app.receiver import FrameReceiver, FrameSink, PngSaver
 from viewer_app.transport import ClientError, RelayConnection
 
 #: Seconds to wait for the relay to confirm the end of the session.
@@ -116,18 +117,25 @@ class Host:
         self._own_consent = options.share
         #: Another presenter's screen, as this host sees it.
         self.receiver = FrameReceiver(organizer.session_id, organizer.ring, sink)
-        self._saver = PngSaver(options.save) if options.save is not None else None
-        if isinstance(prompt, TerminalConsentPrompt):
-            prompt.commands["present"] = self._ask_to_present
-            prompt.commands["take"] = self._take_back
-            prompt.commands["share"] = self._share_own
-            for word, change in (
-                ("pause", {"paused": True}),
-                ("resume", {"paused": False}),
-                ("hide", {"hidden": True}),
-                ("show", {"hidden": False}),
-            ):
-                prompt.commands[word] = functools.partial(self.sharer.set_status, **change)
+        self._saver: FrameSink | None = None
+        if options.save is not None:
+            self._saver = PngSaver(options.save)
+        elif isinstance(prompt, TkConsentPrompt):
+            self._saver = PictureWindow(prompt)
+        # Typed commands work whether consent is asked in windows or here.
+        terminal = prompt if isinstance(prompt, TerminalConsentPrompt) else TerminalConsentPrompt()
+        self._commands = terminal
+        terminal.commands["present"] = self._ask_to_present
+        terminal.commands["take"] = self._take_back
+        terminal.commands["share"] = self._share_own
+        terminal.commands["revoke"] = self.control.revoke_from_terminal
+        for word, change in (
+            ("pause", {"paused": True}),
+            ("resume", {"paused": False}),
+            ("hide", {"hidden": True}),
+            ("show", {"hidden": False}),
+        ):
+            terminal.commands[word] = functools.partial(self.sharer.set_status, **change)
 
     async def send(self, *batch: messages.Message) -> None:
         async with self._send_lock:
@@ -141,6 +149,8 @@ class Host:
             tg.start_soon(self._tick)
             tg.start_soon(self._watch_signals, tg.cancel_scope)
             tg.start_soon(self.control.run)
+            if self._commands is not self._prompt:
+                await self._commands.listen()
             if isinstance(self._prompt, TkConsentPrompt):
                 window = HostWindow(self._prompt, self.control.gate, self._window_actions())
                 tg.start_soon(self._run_window, window)
@@ -211,7 +221,9 @@ class Host:
         )
         if change.presenter == ORGANIZER_MEMBER and self._own_consent:
             self._start_sharing()
-        elif change.presenter != ORGANIZER_MEMBER:
+        if change.presenter in (0, ORGANIZER_MEMBER) and isinstance(self._saver, PictureWindow):
+            self._saver.close()
+        if change.presenter != ORGANIZER_MEMBER:
             self._own_consent = False
             self._stop_sharing()
             if self.control.machine.controller or self.control.machine.requester:

@@ -342,6 +342,11 @@ class TkConsentPrompt(ConsentPrompt):
             self._thread.start()
         return self._started
 
+    def post(self, fn: Callable[[Any], None]) -> None:
+        """Run ``fn(root)`` on the Tk thread, if it runs (from any thread, never blocks)."""
+        if self._started is not None and self._started.done() and not self._closed:
+            self._requests.put(("call", fn))
+
     async def call_soon(self, fn: Callable[[Any], None]) -> None:
         """Run ``fn(root)`` on the Tk thread (the host's own window lives there too)."""
         if self._closed:

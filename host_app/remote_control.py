@@ -81,7 +81,6 @@ class RemoteControl:
         async with BlockingPortal() as portal, anyio.create_task_group() as tg:
             self._tg = tg
             if isinstance(self._prompt, TerminalConsentPrompt):
-                self._prompt.commands["revoke"] = self._revoke_from_terminal
                 await self._prompt.listen()
 
             def notify() -> None:  # on pynput's thread, right after the gate closed
@@ -162,7 +161,7 @@ class RemoteControl:
 
     # -- revoke ---------------------------------------------------------------
 
-    def _revoke_from_terminal(self) -> None:
+    def revoke_from_terminal(self) -> None:
         """'revoke' typed on the host's terminal (runs on the event loop)."""
         self.gate.close()
         closed_ns = time.time_ns()

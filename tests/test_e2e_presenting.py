@@ -182,3 +182,33 @@ def test_a_modified_relay_cannot_make_a_participant_present(
                 assert participant.events_named("present_asked") == []
         finally:
             procs.stop_all()
+
+
+def test_the_organizer_sees_a_presenting_participant_in_a_window(
+    procs: Processes,
+    relay: Relay,
+    display: str,
+    tmp_path: Path,
+    participant_display: tuple[str, np.ndarray],
+) -> None:
+    p_display, p_picture = participant_display
+    scenes.show(display, scenes.desktop_picture(*SCREEN, seed=23), tmp_path / "host.png")
+    host = procs.host("--share", "--prompt", "window", keep_stdin=True)
+    started = host.wait_for("session_started")
+    participant = procs.join(started["session_id"], "--no-window", "--commands",
+                             password=started["password"], keep_stdin=True,
+                             display=p_display)  # fmt: skip
+    member = participant.wait_for("joined")["member_id"]
+    participant.wait_for("frame")
+    ask(host, participant, member, "accept")
+    participant.wait_for("presenting")
+    host.wait_for("frame")
+    title = "screenrelay: presenting"
+    shown = scenes.wait_for_window(display, title, PARTICIPANT_SCREEN, p_picture)
+    np.testing.assert_array_equal(shown, p_picture)
+    host.write_line("take")
+    participant.wait_for("presenting_stopped")
+    deadline = time.monotonic() + 10
+    while scenes.window_box(display, title) is not None:
+        assert time.monotonic() < deadline, "the presenting window stayed open"
+        time.sleep(0.1)
