@@ -116,9 +116,13 @@ def window_box(display: str, title: str) -> tuple[int, int, int, int] | None:
         env=env,
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
-    values = dict(line.split("=", 1) for line in geometry.split())
+        check=False,
+    )
+    if geometry.returncode != 0:  # the window went away between the two calls
+        return None
+    values = dict(line.split("=", 1) for line in geometry.stdout.split())
+    if not {"X", "Y", "WIDTH", "HEIGHT"} <= values.keys():
+        return None
     return int(values["X"]), int(values["Y"]), int(values["WIDTH"]), int(values["HEIGHT"])
 
 

@@ -268,7 +268,7 @@ def test_the_consent_window_asks_on_the_presenters_screen(
     procs: Processes, display: str, tmp_path: Path
 ) -> None:
     scenes.show(display, scenes.desktop_picture(*SCREEN, seed=12), tmp_path / "bg.png")
-    host, viewer = session_with_controller(procs, "--prompt", "window")
+    host, viewer = session_with_controller(procs, "--prompt", "window", "--consent-timeout", "10")
     # Enter alone declines: the focus starts on Decline.
     viewer.write_line('{"cmd": "request_control"}')
     host.wait_for("consent_asked")
@@ -302,7 +302,7 @@ def test_the_hosts_own_window_takes_control_back_pauses_and_ends(
     procs: Processes, display: str, tmp_path: Path
 ) -> None:
     scenes.show(display, scenes.desktop_picture(*SCREEN, seed=14), tmp_path / "bg.png")
-    host, viewer = session_with_controller(procs, "--prompt", "window")
+    host, viewer = session_with_controller(procs, "--prompt", "window", "--consent-timeout", "10")
     wait_until(lambda: find_window(display, "screenrelay: host"), what="the host window")
     # Grant through the consent window, then take control back from the host window.
     viewer.write_line('{"cmd": "request_control"}')
