@@ -37,7 +37,7 @@ from host_app.remote_control import CONSENT_TIMEOUT, RemoteControl
 from host_app.sharer import ScreenSharer
 from protocol import messages
 from protocol.pake import encode_link, new_link_secret, new_password, normalize_password
-from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, Credential, PresenterReason, Tag
+from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, Credential, Tag
 from viewer_app.events import EventSink
 from viewer_app.receiver import FrameReceiver, FrameSink, PngSaver
 from viewer_app.transport import ClientError, RelayConnection
@@ -211,14 +211,7 @@ class Host:
             await self.send(messages.SetPresenter(ORGANIZER_MEMBER))
 
     async def _on_presenter_changed(self, change: messages.PresenterChanged) -> None:
-        self.receiver.presenter_changed(change.presenter)
-        self._events.emit(
-            "presenter_changed",
-            presenter=change.presenter,
-            subject=change.subject,
-            reason=PresenterReason(change.reason).name.lower(),
-            mine=change.presenter == ORGANIZER_MEMBER,
-        )
+        self.receiver.presenter_changed(change, ORGANIZER_MEMBER)
         if change.presenter == ORGANIZER_MEMBER and self._own_consent:
             self._start_sharing()
         if change.presenter in (0, ORGANIZER_MEMBER) and isinstance(self._saver, PictureWindow):
@@ -381,18 +374,17 @@ async def start(
     )
     link = encode_link(options.relay_url.rstrip("/"), session_id, link_secret)
     spaced = f"{session_id:09d}"
+    invitation = (
+        f"Session ID {spaced[:3]} {spaced[3:6]} {spaced[6:]}    password {password}\n"
+        f"Invitation link: {link}"
+    )
     sink.emit(
         "session_started",
-        f"Session ID {spaced[:3]} {spaced[3:6]} {spaced[6:]}   password {password}\n"
-        f"Invitation link: {link}\n"
-        "Press Ctrl+C to end the session for everyone.",
+        f"{invitation}\nPress Ctrl+C to end the session for everyone.",
         session_id=spaced,
         password=password,
         link=link,
     )
     host = Host(conn, organizer, options, sink, prompt)
-    host.invitation = (
-        f"Session ID {spaced[:3]} {spaced[3:6]} {spaced[6:]}    password {password}\n"
-        f"Invitation link: {link}"
-    )
+    host.invitation = invitation
     return host

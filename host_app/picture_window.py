@@ -14,12 +14,10 @@ from PIL import Image
 from host_app.prompt import TkConsentPrompt
 from protocol.frames import FrameHeader
 from viewer_app.decoder import Canvas
+from viewer_app.picture import SCREEN_SHARE, fit, status_notice
 
 #: The title people and tests find the window by.
 TITLE: Final = "screenrelay: presenting"
-
-#: Largest share of the screen the window takes; larger pictures scale down.
-SCREEN_SHARE: Final = 0.95
 
 
 class PictureWindow:
@@ -45,13 +43,7 @@ class PictureWindow:
 
     def status(self, *, paused: bool, hidden: bool) -> None:
         with self._lock:
-            self._notice = (
-                "The presenter has hidden their screen."
-                if hidden
-                else "Paused by the presenter."
-                if paused
-                else ""
-            )
+            self._notice = status_notice(paused=paused, hidden=hidden)
             post, self._posted = not self._posted, True
         if post:
             self._prompt.post(self._draw)
@@ -80,12 +72,11 @@ class PictureWindow:
                                    compound=tk.CENTER)  # fmt: skip
             self._label.pack(fill=tk.BOTH, expand=True)
         if image is not None:
-            width = int(root.winfo_screenwidth() * SCREEN_SHARE)
-            height = int(root.winfo_screenheight() * SCREEN_SHARE)
-            scale = min(1.0, width / image.width, height / image.height)
-            if scale < 1.0:
-                size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
-                image = image.resize(size, Image.Resampling.LANCZOS)
+            image = fit(
+                image,
+                int(root.winfo_screenwidth() * SCREEN_SHARE),
+                int(root.winfo_screenheight() * SCREEN_SHARE),
+            )
             self._photo = ImageTk.PhotoImage(image)
             self._label.configure(image=self._photo)
         self._label.configure(text=notice)

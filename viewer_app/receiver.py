@@ -15,6 +15,7 @@ from typing import Protocol
 
 import anyio
 
+from protocol import messages
 from protocol.errors import RemoteProtocolError
 from protocol.frames import (
     FLAG_HIDDEN,
@@ -26,9 +27,10 @@ from protocol.frames import (
 )
 from protocol.keys import EpochRing
 from protocol.sframe import ReceiverCipher
-from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, Tag
+from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, PresenterReason, Tag
 from viewer_app.decoder import Canvas
 from viewer_app.events import EventSink
+from viewer_app.picture import status_notice
 
 #: Marks a status frame in decode()'s result even when no flag is set (resumed).
 STATUS_CHANGE = 0x100
@@ -73,8 +75,19 @@ class FrameReceiver:
         self.paused = False
         self.hidden = False
 
-    def presenter_changed(self, presenter: int) -> None:
-        """A new presenter: its first frame will be a key frame on a fresh canvas."""
+    def presenter_changed(self, change: messages.PresenterChanged, me: int) -> None:
+        """Follow the relay's announcement, and report it; ``me`` is this member's id.
+
+        A new presenter's first frame will be a key frame on a fresh canvas.
+        """
+        self._events.emit(
+            "presenter_changed",
+            presenter=change.presenter,
+            subject=change.subject,
+            reason=PresenterReason(change.reason).name.lower(),
+            mine=change.presenter == me,
+        )
+        presenter = change.presenter
         if presenter != self.presenter:
             self.presenter = presenter
             self.canvas = Canvas()
@@ -129,11 +142,10 @@ class FrameReceiver:
         self.hidden = bool(status & FLAG_HIDDEN)
         if frames is not None:
             frames.status(paused=self.paused, hidden=self.hidden)
-        human = (
-            "The presenter has hidden their screen."
-            if self.hidden
-            else "The presenter paused the picture."
-            if self.paused
-            else "The presenter is sharing again."
+        human = status_notice(paused=self.paused, hidden=self.hidden)
+        self._events.emit(
+            "presenter",
+            human or "The presenter is sharing again.",
+            paused=self.paused,
+            hidden=self.hidden,
         )
-        self._events.emit("presenter", human, paused=self.paused, hidden=self.hidden)

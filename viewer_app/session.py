@@ -22,7 +22,7 @@ from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError
 from protocol.keys import EpochRing, unwrap_epoch_key
 from protocol.pake import JoinerHandshake
-from protocol.wire import Credential, PresenterReason
+from protocol.wire import Credential
 from viewer_app.commands import CommandError, parse_command
 from viewer_app.control import ControlClient
 from viewer_app.events import EventSink
@@ -171,15 +171,8 @@ class Viewer:
                 self._tg.start_soon(self.presenting.on_request)
             elif isinstance(message, messages.PresenterChanged):
                 assert self._tg is not None
-                self.receiver.presenter_changed(message.presenter)
+                self.receiver.presenter_changed(message, self.member_id)
                 self.presenting.on_changed(message, self._tg)
-                self._events.emit(
-                    "presenter_changed",
-                    presenter=message.presenter,
-                    subject=message.subject,
-                    reason=PresenterReason(message.reason).name.lower(),
-                    mine=message.presenter == self.member_id,
-                )
             elif isinstance(message, messages.KeyframeRequest):
                 self.presenting.sharer.request_keyframe()
             elif isinstance(message, messages.ControlState):

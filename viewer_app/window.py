@@ -18,15 +18,12 @@ from PIL import Image, ImageTk
 from protocol.frames import FrameHeader
 from viewer_app.decoder import Canvas
 from viewer_app.events import EventSink
+from viewer_app.picture import SCREEN_SHARE, fit, status_notice
 from viewer_app.running import report_or_raise
 from viewer_app.session import JoinTarget, ViewerOptions, join
 
 #: Milliseconds between two looks at the picture slot (about 60 per second).
 POLL_MS: Final = 16
-
-#: Largest part of the screen a new window takes; bigger pictures are scaled
-#: down to fit, smaller ones are shown at 100 % (crisp text).
-SCREEN_SHARE: Final = 0.95
 
 
 class LatestPicture:
@@ -46,13 +43,7 @@ class LatestPicture:
 
     def status(self, *, paused: bool, hidden: bool) -> None:
         with self._lock:
-            self.notice = (
-                "The presenter has hidden their screen."
-                if hidden
-                else "Paused by the presenter."
-                if paused
-                else ""
-            )
+            self.notice = status_notice(paused=paused, hidden=hidden)
             if hidden:
                 self._image = None
 
@@ -96,18 +87,14 @@ def run_with_window(target: JoinTarget, sink: EventSink, options: ViewerOptions)
                 label.configure(text="")
             if image is not None:
                 if not photo:  # first picture: size the window to it, within the screen
-                    width = int(root.winfo_screenwidth() * SCREEN_SHARE)
-                    height = int(root.winfo_screenheight() * SCREEN_SHARE)
-                    scale = min(1.0, width / image.width, height / image.height)
-                    root.geometry(f"{int(image.width * scale)}x{int(image.height * scale)}")
-                else:  # later: fit the window as the user sized it
-                    width, height = label.winfo_width(), label.winfo_height()
-                    scale = min(1.0, width / image.width, height / image.height)
-                if scale < 1.0:
-                    image = image.resize(
-                        (max(1, int(image.width * scale)), max(1, int(image.height * scale))),
-                        Image.Resampling.LANCZOS,
+                    image = fit(
+                        image,
+                        int(root.winfo_screenwidth() * SCREEN_SHARE),
+                        int(root.winfo_screenheight() * SCREEN_SHARE),
                     )
+                    root.geometry(f"{image.width}x{image.height}")
+                else:  # later: fit the window as the user sized it
+                    image = fit(image, label.winfo_width(), label.winfo_height())
                 photo[:] = [ImageTk.PhotoImage(image)]
                 label.configure(image=photo[0])
             root.after(POLL_MS, poll)
