@@ -9,6 +9,7 @@ from typing import Any
 from host_app.host import HostOptions, start
 from host_app.prompt import open_prompt
 from host_app.remote_control import CONSENT_TIMEOUT
+from viewer_app.cli import add_tls_arguments
 from viewer_app.events import EventSink
 from viewer_app.running import run_client
 
@@ -38,7 +39,7 @@ def add_parser(sub: Any) -> None:
     host.add_argument("--monitor", type=int, default=1, help="monitor to share (1 = first)")
     host.add_argument("--region", type=_region, metavar="L,T,W,H", help="share only this region")
     host.add_argument("--fps", type=float, default=30.0, help="most pictures per second")
-    host.add_argument("--cafile", help="CA certificate file for a relay with a private certificate")
+    add_tls_arguments(host)
     host.add_argument("--json", action="store_true", help="one JSON object per line per event")
     host.add_argument(
         "--prompt",
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         region=args.region,
         fps=args.fps,
         cafile=args.cafile,
+        tls_fingerprint=args.tls_fingerprint,
         consent_timeout=args.consent_timeout,
         save=args.save,
     )

@@ -66,6 +66,8 @@ class HostOptions:
     fps: float = 30.0
     #: CA file for a relay with a private certificate.
     cafile: str | None = None
+    #: SHA-256 fingerprint the relay's certificate must have (instead of cafile).
+    tls_fingerprint: str | None = None
     #: Seconds a consent prompt waits before it declines.
     consent_timeout: float = CONSENT_TIMEOUT
     #: Write the pictures of another presenter as PNG files here.
@@ -350,7 +352,9 @@ async def start(
     rng: Callable[[int], bytes] = os.urandom,
 ) -> Host:
     """Sign in, create the session and print how to join it."""
-    conn = await RelayConnection.open(options.relay_url, cafile=options.cafile)
+    conn = await RelayConnection.open(
+        options.relay_url, cafile=options.cafile, tls_fingerprint=options.tls_fingerprint
+    )
     try:
         await conn.send(messages.SignIn(options.user, options.password))
         signed, _ = await conn.recv()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import html
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -11,13 +10,13 @@ from collections.abc import AsyncIterator
 import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from protocol.version import SOFTWARE_VERSION
-from relay import endpoint
+from relay import endpoint, web
 from relay.context import RelayContext
 
 log = logging.getLogger("screenrelay.relay")
@@ -56,13 +55,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-_JOIN_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>screenrelay</title></head>
-<body><h1>screenrelay {version}</h1>
-<p>{body}</p></body></html>
-"""
-
-
 def build_app(ctx: RelayContext) -> Starlette:
     """The Starlette app serving ``ctx``'s relay."""
 
@@ -75,6 +67,9 @@ def build_app(ctx: RelayContext) -> Starlette:
             tg.cancel_scope.cancel()
         ctx.audit.flush()
 
+    async def index(_request: Request) -> Response:
+        return RedirectResponse("/j", status_code=307)
+
     async def ws(websocket: WebSocket) -> None:
         await endpoint.serve(websocket, ctx)
 
@@ -83,24 +78,11 @@ def build_app(ctx: RelayContext) -> Starlette:
             {"ok": True, "version": SOFTWARE_VERSION, "sessions": len(ctx.directory.sessions)}
         )
 
-    async def join_page(request: Request) -> Response:
-        session = request.path_params.get("session", "")
-        body = (
-            "Browser joining is not available in this version. To join session "
-            f"<b>{html.escape(session)}</b>, run <code>screenrelay join '&lt;this link&gt;'</code>."
-        )
-        return HTMLResponse(_JOIN_PAGE.format(version=SOFTWARE_VERSION, body=body))
-
-    async def index(_request: Request) -> Response:
-        body = "This is a screenrelay relay. Join a session with <code>screenrelay join</code>."
-        return HTMLResponse(_JOIN_PAGE.format(version=SOFTWARE_VERSION, body=body))
-
     app = Starlette(
         routes=[
             WebSocketRoute("/ws", ws),
             Route("/healthz", healthz),
-            Route("/j", join_page),
-            Route("/j/{session}", join_page),
+            *web.ROUTES,
             Route("/", index),
         ],
         lifespan=lifespan,

@@ -42,6 +42,15 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def parse_tls_name(text: str) -> str:
+    from relay.tls import parse_name
+
+    try:
+        return parse_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     from host_app import cli as host_cli
     from relay import admin_cli
@@ -68,6 +77,23 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_argument("--tls-cert", type=Path, help="PEM certificate chain for HTTPS")
     relay.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
     relay.add_argument(
+        "--tls-self-signed",
+        action="store_true",
+        help="serve HTTPS with a certificate the relay makes on first use and keeps in "
+        "DATA/tls (its SHA-256 fingerprint is logged at start; clients pass "
+        "--cafile DATA/tls/cert.pem or --tls-fingerprint)",
+    )
+    relay.add_argument(
+        "--tls-name",
+        action="append",
+        default=[],
+        type=parse_tls_name,
+        metavar="NAME",
+        help="with --tls-self-signed: a DNS name or IP address clients use to reach the relay "
+        "(repeatable; the listen host, localhost, 127.0.0.1, ::1 and this machine's "
+        "hostname are always covered)",
+    )
+    relay.add_argument(
         "--min-client-version",
         default=SOFTWARE_VERSION,
         help="oldest client version allowed (default: this version)",
@@ -86,6 +112,16 @@ def _run_relay(args: argparse.Namespace) -> int:
 
     if (args.tls_cert is None) != (args.tls_key is None):
         raise SystemExit("screenrelay: --tls-cert and --tls-key go together")
+    if args.tls_self_signed and args.tls_cert is not None:
+        raise SystemExit(
+            "screenrelay: --tls-self-signed and --tls-cert/--tls-key exclude each other: "
+            "the relay either makes its own certificate or serves the one given"
+        )
+    if args.tls_name and not args.tls_self_signed:
+        raise SystemExit(
+            "screenrelay: --tls-name goes with --tls-self-signed "
+            "(a given certificate already names its hosts)"
+        )
     host, port = args.listen
     run(
         RelayConfig(
@@ -94,6 +130,8 @@ def _run_relay(args: argparse.Namespace) -> int:
             port=port,
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
+            tls_self_signed=args.tls_self_signed,
+            tls_names=tuple(args.tls_name),
             min_client_version=args.min_client_version,
         )
     )

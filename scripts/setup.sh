@@ -5,11 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3 python3-venv python3-tk xvfb xdotool x11-utils imagemagick)
+APT_PACKAGES=(python3 python3-venv python3-tk xvfb xdotool x11-utils imagemagick chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# Node.js and npm build the browser client; a machine may have its own newer Node.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -25,3 +28,14 @@ fi
 # exist; pip warns about each on every run. Those lines are dropped.)
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' \
   2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+
+# The browser client (viewer_app/web): npm packages from the lockfile, then one
+# bundle the relay serves. Reinstalled only when the lockfile changed.
+(
+  cd viewer_app/web
+  if ! cmp -s package-lock.json node_modules/.screenrelay-lock; then
+    npm ci --no-audit --no-fund --loglevel=error
+    cp package-lock.json node_modules/.screenrelay-lock
+  fi
+  npm run --silent build >/dev/null
+)

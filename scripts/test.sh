@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy --strict"; .venv/bin/mypy
+echo "== javascript tests"; (cd viewer_app/web && node --test test/)
 echo "== pytest"; .venv/bin/pytest "$@"

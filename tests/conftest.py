@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page
 
+from tests.browser import PageWatch, launch
 from tests.procs import Processes, Relay, running_relay
 from tests.xvfb import running_xvfb
 
@@ -33,3 +35,22 @@ def procs(relay: Relay, display: str, tmp_path: Path) -> Iterator[Processes]:
         yield processes
     finally:
         processes.stop_all()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    with launch() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    """A fresh browser context and page; fails the test on any uncaught script error."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    watch = PageWatch(page)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not watch.errors, "script errors on the page:\n" + "\n".join(watch.errors)

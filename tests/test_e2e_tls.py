@@ -1,7 +1,11 @@
-"""The relay over HTTPS/WSS with a given certificate; clients verify it."""
+"""The relay over HTTPS/WSS with a given or a self-signed certificate; clients verify it."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+import ssl
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -43,4 +47,99 @@ def test_a_session_over_tls_with_the_link(display: str, tmp_path: Path) -> None:
         assert stranger.wait_exit() == 4
     finally:
         procs.stop_all()
+        relay.stop()
+
+
+FINGERPRINT_LINE = re.compile(r"SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})")
+
+
+class SelfSignedRelay(Relay):
+    """A relay started with ``--tls-self-signed``: its certificate is in its data."""
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.cert = self.data / "tls" / "cert.pem"
+
+    def _tls_args(self) -> list[str]:
+        return ["--tls-self-signed"]
+
+    def _context(self) -> ssl.SSLContext:
+        # Until the relay has made its certificate, this fails and start() retries.
+        return ssl.create_default_context(cafile=str(self.cert))
+
+    def fingerprints(self) -> list[str]:
+        """Every fingerprint the relay logged, one per start."""
+        return FINGERPRINT_LINE.findall(self.log.read_text())
+
+
+def sha256_of_pem(path: Path) -> str:
+    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(path.read_text())).digest()
+    return ":".join(f"{b:02X}" for b in digest)
+
+
+def test_a_self_signed_relay_is_trusted_by_its_cert_file_or_its_fingerprint(
+    display: str, tmp_path: Path
+) -> None:
+    relay = SelfSignedRelay(tmp_path)
+    relay.add_organizer()
+    relay.start()
+    procs = Processes(relay, display, tmp_path)
+    try:
+        [fingerprint] = relay.fingerprints()
+        assert fingerprint == sha256_of_pem(relay.cert)
+        log = relay.log.read_text()
+        assert f"--cafile {relay.cert}" in log
+        assert "PRIVATE KEY" not in log
+        assert stat.S_IMODE((relay.data / "tls" / "key.pem").stat().st_mode) == 0o600
+
+        picture = scenes.desktop_picture(*SCREEN, seed=10)
+        scenes.show(display, picture, tmp_path / "s.png")
+        host = procs.host("--share", "--cafile", str(relay.cert))
+        started = host.wait_for("session_started")
+        assert started["link"].startswith(f"{relay.url}/j/")
+        # The pin as a person would copy it from a browser: any case, no colons.
+        pin = fingerprint.replace(":", "").lower()
+        viewer = procs.join(
+            started["link"], "--tls-fingerprint", pin, "--save", str(tmp_path / "out"),
+            "--frames", "1",
+        )  # fmt: skip
+        viewer.wait_for("frame")
+        assert viewer.wait_exit() == 0
+        saved = sorted((tmp_path / "out").glob("*.png"))[-1]
+        np.testing.assert_array_equal(np.asarray(Image.open(saved).convert("RGB")), picture)
+
+        # A wrong pin is refused before anything is sent, by join and by host alike.
+        wrong = "00" * 32
+        impostor = procs.join(started["link"], "--tls-fingerprint", wrong, "--no-window")
+        error = impostor.wait_for("error")
+        assert error["message"] == (
+            f"Cannot reach the relay at {relay.url}: the relay's certificate has SHA-256 "
+            f"fingerprint {fingerprint}, not the {':'.join(['00'] * 32)} given with "
+            "--tls-fingerprint (this may not be your relay)"
+        )
+        assert impostor.wait_exit() == 4
+        other_host = procs.host("--tls-fingerprint", wrong)
+        assert "fingerprint" in other_host.wait_for("error")["message"]
+        assert other_host.wait_exit() == 4
+    finally:
+        procs.stop_all()
+        relay.stop()
+
+
+def test_a_restarted_self_signed_relay_keeps_its_certificate(tmp_path: Path) -> None:
+    relay = SelfSignedRelay(tmp_path)
+    relay.start()
+    try:
+        [first] = relay.fingerprints()
+        key = (relay.data / "tls" / "key.pem").read_bytes()
+    finally:
+        relay.stop()
+    relay.start()  # start() checks /healthz with the first start's cert.pem
+    try:
+        assert relay.fingerprints() == [first, first]
+        assert "the same as before" in relay.log.read_text()
+        assert (relay.data / "tls" / "key.pem").read_bytes() == key
+        assert sha256_of_pem(relay.cert) == first
+    finally:
         relay.stop()

@@ -16,7 +16,7 @@ from viewer_app.receiver import FrameSink, PngSaver
 from viewer_app.running import run_client
 from viewer_app.session import JoinTarget, ViewerOptions, join
 from viewer_app.stdin_lines import StdinLines
-from viewer_app.transport import ClientError
+from viewer_app.transport import ClientError, format_fingerprint, parse_fingerprint
 
 
 def add_parser(sub: Any) -> None:
@@ -50,11 +50,34 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="read scripted commands, one JSON object per line, from stdin",
     )
-    joiner.add_argument(
-        "--cafile", help="CA certificate file for a relay with a private certificate"
-    )
+    add_tls_arguments(joiner)
     joiner.add_argument("--json", action="store_true", help="one JSON object per line per event")
     joiner.set_defaults(run=run)
+
+
+def _fingerprint(text: str) -> str:
+    try:
+        return format_fingerprint(parse_fingerprint(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_tls_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--cafile`` or ``--tls-fingerprint``: how a client trusts an https:// relay."""
+    trust = parser.add_mutually_exclusive_group()
+    trust.add_argument(
+        "--cafile",
+        help="CA certificate file for a relay with a private certificate "
+        "(for a relay run with --tls-self-signed: its DATA/tls/cert.pem)",
+    )
+    trust.add_argument(
+        "--tls-fingerprint",
+        type=_fingerprint,
+        metavar="SHA256",
+        help="trust the relay's certificate only if its SHA-256 fingerprint is this "
+        "(as the relay logs it; colons and case do not matter); its CA and names are "
+        "then not checked",
+    )
 
 
 def resolve_target(args: argparse.Namespace) -> JoinTarget:
@@ -90,13 +113,18 @@ def run(args: argparse.Namespace) -> int:
 
         return report(sink, exc)
     options = ViewerOptions(
-        max_frames=args.frames, cafile=args.cafile, request_control=args.request_control
+        max_frames=args.frames,
+        cafile=args.cafile,
+        tls_fingerprint=args.tls_fingerprint,
+        request_control=args.request_control,
     )
     if args.save is not None or args.no_window:
         frames: FrameSink | None = PngSaver(args.save) if args.save is not None else None
 
         async def main() -> None:
-            viewer = await join(target, sink, cafile=options.cafile)
+            viewer = await join(
+                target, sink, cafile=options.cafile, tls_fingerprint=options.tls_fingerprint
+            )
             try:
                 if not args.commands:
                     await viewer.run(frames, options)

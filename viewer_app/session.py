@@ -52,6 +52,8 @@ class ViewerOptions:
     max_frames: int | None = None
     #: CA file for a relay with a private certificate.
     cafile: str | None = None
+    #: SHA-256 fingerprint the relay's certificate must have (instead of cafile).
+    tls_fingerprint: str | None = None
     #: Ask the presenter for remote control right after joining.
     request_control: bool = False
 
@@ -193,10 +195,13 @@ async def join(
     sink: EventSink,
     *,
     cafile: str | None = None,
+    tls_fingerprint: str | None = None,
     rng: Callable[[int], bytes] = os.urandom,
 ) -> Viewer:
     """Connect and run admission; the returned Viewer is admitted."""
-    conn = await RelayConnection.open(target.relay_url, cafile=cafile)
+    conn = await RelayConnection.open(
+        target.relay_url, cafile=cafile, tls_fingerprint=tls_fingerprint
+    )
     try:
         handshake = JoinerHandshake(target.session_id, target.secret, rng)
         await conn.send(messages.Join(target.session_id, target.credential, handshake.start()))

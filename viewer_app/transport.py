@@ -6,6 +6,8 @@ becomes a ClientError carrying the sentence to show and the exit status.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ssl
 from types import TracebackType
 from typing import Any, Final
@@ -37,6 +39,60 @@ class ClientError(ScreenrelayError):
         self.code = code
 
 
+def parse_fingerprint(text: str) -> bytes:
+    """The 32 bytes of a SHA-256 fingerprint written as hex, colons and case ignored."""
+    digits = "".join(text.split()).replace(":", "")
+    try:
+        digest = bytes.fromhex(digits)
+    except ValueError:
+        digest = b""
+    if len(digest) != hashlib.sha256().digest_size:
+        raise ValueError(f"{text!r} is not a SHA-256 fingerprint (64 hex digits, colons allowed)")
+    return digest
+
+
+def format_fingerprint(digest: bytes) -> str:
+    """``AB:CD:...``, as the relay logs it and browsers show it."""
+    return ":".join(f"{byte:02X}" for byte in digest)
+
+
+def tls_context(cafile: str | None = None, fingerprint: str | None = None) -> ssl.SSLContext:
+    """How a client checks the relay's certificate.
+
+    By default (or with ``cafile``): a CA and the host name, as browsers do.
+    With ``fingerprint``: the certificate must have exactly this SHA-256,
+    checked inside the TLS handshake so that nothing is sent to an impostor;
+    its CA and names are then not checked (the pin says more than they do).
+    """
+    if fingerprint is None:
+        return ssl.create_default_context(cafile=cafile)
+    if cafile is not None:
+        raise ValueError("a certificate is trusted by cafile or by fingerprint, not both")
+    expected = parse_fingerprint(fingerprint)
+
+    class PinnedSSLObject(ssl.SSLObject):
+        """Fails its handshake, as a certificate error, unless the pin matches."""
+
+        def do_handshake(self) -> None:
+            super().do_handshake()
+            der = self.getpeercert(binary_form=True)
+            actual = hashlib.sha256(der or b"").digest()
+            if not hmac.compare_digest(actual, expected):
+                raise ssl.SSLCertVerificationError(
+                    ssl.SSL_ERROR_SSL,
+                    f"the relay's certificate has SHA-256 fingerprint "
+                    f"{format_fingerprint(actual)}, not the {format_fingerprint(expected)} "
+                    "given with --tls-fingerprint (this may not be your relay)",
+                )
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.sslobject_class = PinnedSSLObject
+    return context
+
+
 def websocket_url(relay_url: str) -> str:
     """``http://host:port`` -> ``ws://host:port/ws`` (https -> wss)."""
     parts = urlsplit(relay_url.rstrip("/"))
@@ -55,12 +111,27 @@ class RelayConnection:
         self.policy = policy
 
     @classmethod
-    async def open(cls, relay_url: str, *, cafile: str | None = None) -> RelayConnection:
-        """Connect, say Hello, and wait for Welcome (or the relay's refusal)."""
+    async def open(
+        cls, relay_url: str, *, cafile: str | None = None, tls_fingerprint: str | None = None
+    ) -> RelayConnection:
+        """Connect, say Hello, and wait for Welcome (or the relay's refusal).
+
+        ``cafile`` or ``tls_fingerprint`` says which certificate to trust
+        (see :func:`tls_context`).
+        """
         url = websocket_url(relay_url)
         context: ssl.SSLContext | None = None
         if url.startswith("wss:"):
-            context = ssl.create_default_context(cafile=cafile)
+            try:
+                context = tls_context(cafile, tls_fingerprint)
+            except OSError as exc:
+                raise ClientError(f"Cannot read the CA file {cafile}: {exc}", 2) from exc
+            except ValueError as exc:
+                raise ClientError(f"Cannot use the TLS settings: {exc}", 2) from exc
+        elif tls_fingerprint is not None:
+            raise ClientError(
+                f"--tls-fingerprint needs an https:// relay address, not {relay_url}", 2
+            )
         try:
             ws = await connect(
                 url,

@@ -58,7 +58,9 @@ def run_with_window(target: JoinTarget, sink: EventSink, options: ViewerOptions)
     slot = LatestPicture()
 
     async def session() -> None:
-        viewer = await join(target, sink, cafile=options.cafile)
+        viewer = await join(
+            target, sink, cafile=options.cafile, tls_fingerprint=options.tls_fingerprint
+        )
         try:
             await viewer.run(slot, options)
         finally:

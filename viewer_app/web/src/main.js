@@ -1,1 +1,147 @@
-console.log("hi")
+/**
+ * The join page: reads the invitation (or asks for ID and password), runs a
+ * JoinSession and shows what it reports. Everything the page shows is set
+ * with textContent, never as HTML.
+ *
+ * The link's secret is read from the fragment once and removed from the
+ * address bar at once (history.replaceState), before anything else runs.
+ */
+
+import { JoinSession, JoinError, websocketUrl } from "./client.js";
+import { Credential } from "./wire.js";
+import { normalizePassword, parseFragment } from "./pake.js";
+import { InputCapture } from "./input_capture.js";
+import { View } from "./view.js";
+
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+/** The session ID in the path (`/j/123456789`), or null. */
+function sessionFromPath() {
+  const match = /^\/j\/([1-9][0-9]{8})\/?$/.exec(location.pathname);
+  return match ? Number(match[1]) : null;
+}
+
+/** Digits only, or null unless exactly 9 and not starting with 0. */
+export function parseSessionId(/** @type {string} */ text) {
+  const digits = text.replace(/[\s-]/g, "");
+  return /^[1-9][0-9]{8}$/.test(digits) ? Number(digits) : null;
+}
+
+function formatId(/** @type {number} */ id) {
+  const text = String(id);
+  return `${text.slice(0, 3)} ${text.slice(3, 6)} ${text.slice(6)}`;
+}
+
+function start() {
+  const version =
+    document.querySelector('meta[name="screenrelay-version"]')?.getAttribute("content") ?? "0";
+  let secret = null;
+  let hashError = null;
+  if (location.hash.length > 1) {
+    try {
+      secret = parseFragment(location.hash.slice(1));
+    } catch (error) {
+      hashError = error;
+    }
+    // The secret leaves the address bar (and history) before anything else.
+    history.replaceState(null, "", location.pathname);
+  }
+  const view = new View(document);
+  const pathId = sessionFromPath();
+
+  if (secret !== null && pathId !== null) {
+    join(view, version, pathId, Credential.LINK, secret);
+    return;
+  }
+  if (hashError) {
+    view.showError(
+      new JoinError(
+        "This invitation link is damaged",
+        "Its secret part is missing or cut short. Copy the whole link, or type the session ID and password.",
+      ),
+      () => askForPassword(view, version, pathId),
+    );
+    return;
+  }
+  askForPassword(view, version, pathId);
+}
+
+/**
+ * @param {View} view
+ * @param {string} version
+ * @param {number | null} pathId
+ */
+function askForPassword(view, version, pathId) {
+  const form = /** @type {HTMLFormElement} */ ($("join-form"));
+  const idInput = /** @type {HTMLInputElement} */ ($("session-id"));
+  const passwordInput = /** @type {HTMLInputElement} */ ($("password"));
+  if (pathId !== null && !idInput.value) idInput.value = formatId(pathId);
+  view.showForm();
+  (idInput.value ? passwordInput : idInput).focus();
+  form.onsubmit = (event) => {
+    event.preventDefault();
+    const id = parseSessionId(idInput.value);
+    if (id === null) {
+      view.formProblem(idInput, "A session ID has 9 digits, like 123 456 789.");
+      return;
+    }
+    let secret;
+    try {
+      secret = normalizePassword(passwordInput.value);
+    } catch (error) {
+      view.formProblem(passwordInput, String(/** @type {Error} */ (error).message));
+      return;
+    }
+    passwordInput.value = "";
+    join(view, version, id, Credential.PASSWORD, secret, () => askForPassword(view, version, id));
+  };
+}
+
+/**
+ * @param {View} view
+ * @param {string} version
+ * @param {number} sessionId
+ * @param {number} credential
+ * @param {Uint8Array} secret
+ * @param {() => void} [retry]
+ */
+async function join(view, version, sessionId, credential, secret, retry) {
+  view.joining(formatId(sessionId));
+  /** @type {InputCapture | null} */
+  let capture = null;
+  const session = new JoinSession({
+    url: websocketUrl(location),
+    sessionId,
+    credential,
+    secret,
+    clientVersion: version,
+    onEvent: (name, detail = {}) => {
+      view.onEvent(name, detail);
+      if (name === "control" && capture) capture.setActive(session.inControl);
+    },
+  });
+  view.onLeave = () => session.leave();
+  view.onControl = () => {
+    if (session.inControl) {
+      session.releaseControl();
+    } else {
+      session.requestControl();
+      view.controlRequested();
+    }
+  };
+  capture = new InputCapture(view.canvas, (events) => session.sendInput(events));
+  try {
+    await session.run();
+    view.ended("The session has ended", "The organizer or the presenter ended it.");
+  } catch (error) {
+    const problem =
+      error instanceof JoinError
+        ? error
+        : new JoinError("Something went wrong", String(/** @type {Error} */ (error).message));
+    view.showError(problem, retry ?? (() => location.reload()));
+  } finally {
+    capture.setActive(false);
+  }
+}
+
+if (typeof document !== "undefined") start();

@@ -1,0 +1,116 @@
+/**
+ * The picture a viewer shows, composed from checked frame payloads
+ * (frames.js parsePayload), as viewer_app/decoder.py Canvas composes it.
+ *
+ * Rules (ProtocolError, picture left unchanged):
+ *  1. a key frame may change the screen size; the picture is reallocated
+ *     only then (and for the first key frame);
+ *  2. a delta frame needs an earlier key frame (UNEXPECTED: ask for one)
+ *     of the same size (BAD_MESSAGE).
+ * A status frame changes nothing here (apply returns no dirty rect): what
+ * paused and hidden mean for the page is the session's business.
+ *
+ * Pixels arrive as BGRX and are stored as RGBA with alpha 255, ready for
+ * ImageData. The hot path swizzles one 32-bit word per pixel through
+ * Uint32Array views of both buffers, row by row (a full-width rect in one
+ * run); a byte loop covers big-endian machines and unaligned data.
+ */
+
+import { ErrorCode, ProtocolError } from "./errors.js";
+
+/** True where a Uint32Array reads bytes [b0, b1, b2, b3] as b3<<24 | ... | b0. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * @typedef {import("./frames.js").Payload} Payload
+ * @typedef {{x: number, y: number, w: number, h: number}} Area
+ */
+
+export class Screen {
+  constructor() {
+    /** Picture width in pixels; 0 before the first key frame. */
+    this.width = 0;
+    /** Picture height in pixels; 0 before the first key frame. */
+    this.height = 0;
+    /** The picture, RGBA, width*height*4 bytes, alpha 255. */
+    this.rgba = new Uint8ClampedArray(0);
+    /** Whether a key frame has been applied. */
+    this.hasPicture = false;
+  }
+
+  /**
+   * Draw one payload from parsePayload; returns whether the picture was
+   * (re)allocated and which areas changed (a key frame: the whole screen).
+   * @param {Payload} payload
+   * @returns {{resized: boolean, dirty: Area[]}}
+   */
+  apply(payload) {
+    if (payload.isStatus) return { resized: false, dirty: [] };
+    const { width, height, rects, data } = payload;
+    let resized = false;
+    if (payload.keyframe) {
+      if (!this.hasPicture || width !== this.width || height !== this.height) {
+        this.rgba = new Uint8ClampedArray(width * height * 4);
+        this.width = width;
+        this.height = height;
+        this.hasPicture = true;
+        resized = true;
+      }
+    } else if (!this.hasPicture) {
+      throw new ProtocolError("delta frame before any key frame", ErrorCode.UNEXPECTED);
+    } else if (width !== this.width || height !== this.height) {
+      throw new ProtocolError(
+        `delta frame for a ${width}x${height} screen, picture is ${this.width}x${this.height}`,
+      );
+    }
+    if (LITTLE_ENDIAN && data.byteOffset % 4 === 0) {
+      const src = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
+      const dst = new Uint32Array(this.rgba.buffer);
+      for (const r of rects) composeWords(src, r.offset >>> 2, dst, width, r.x, r.y, r.w, r.h);
+    } else {
+      for (const r of rects) composeBytes(data, r.offset, this.rgba, width, r.x, r.y, r.w, r.h);
+    }
+    const dirty = payload.keyframe
+      ? [{ x: 0, y: 0, w: width, h: height }]
+      : rects.map(({ x, y, w, h }) => ({ x, y, w, h }));
+    return { resized, dirty };
+  }
+}
+
+/**
+ * Copy a BGRX rect into the RGBA picture, one 32-bit word per pixel
+ * (little-endian: BGRX reads as X<<24|R<<16|G<<8|B, RGBA as A<<24|B<<16|G<<8|R).
+ * @param {Uint32Array} src @param {number} s first source word
+ * @param {Uint32Array} dst @param {number} stride picture width
+ * @param {number} x @param {number} y @param {number} w @param {number} h
+ */
+function composeWords(src, s, dst, stride, x, y, w, h) {
+  const runs = w === stride ? 1 : h; // a full-width rect is one run
+  const run = w === stride ? w * h : w;
+  let d = y * stride + x;
+  for (let row = 0; row < runs; row++, d += stride) {
+    for (let i = 0; i < run; i++) {
+      const v = src[s + i];
+      dst[d + i] = 0xff000000 | ((v & 0xff) << 16) | (v & 0xff00) | ((v >>> 16) & 0xff);
+    }
+    s += run;
+  }
+}
+
+/**
+ * The same, a byte at a time (big-endian machines, unaligned data).
+ * @param {Uint8Array} src @param {number} s first source byte
+ * @param {Uint8ClampedArray} dst @param {number} stride picture width
+ * @param {number} x @param {number} y @param {number} w @param {number} h
+ */
+function composeBytes(src, s, dst, stride, x, y, w, h) {
+  for (let row = 0; row < h; row++) {
+    let d = ((y + row) * stride + x) * 4;
+    for (let i = 0; i < w; i++, s += 4, d += 4) {
+      dst[d] = src[s + 2];
+      dst[d + 1] = src[s + 1];
+      dst[d + 2] = src[s];
+      dst[d + 3] = 255;
+    }
+  }
+}
