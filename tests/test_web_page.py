@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 def get(url: str) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()

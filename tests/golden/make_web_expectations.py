@@ -9,6 +9,11 @@ package's parsers say, so the JavaScript client is held to the Python rules:
   u64 as decimal strings, str as strings, blob and rest as hex, json as the
   object), and `protocol.messages.parse`'s verdict on every mutation of the
   file (below).
+- ``messages.json`` also holds ``json_cases``: random JSON texts (valid,
+  non-canonical, broken, duplicate keys, deep), each with the verdict of
+  parsing it as a Welcome's policy and, when accepted, its canonical
+  re-encoding; that is null where JavaScript numbers cannot say it (an
+  integral float, which JS writes as an int, or an int beyond 2**53).
 - ``frame_payload.json``: the golden frame payload's header, rects, pixels
   and composed picture, and a viewer's verdict on every mutation of it: the
   checks of ``viewer_app.receiver.FrameReceiver`` (sealed key frame flag
@@ -33,15 +38,18 @@ tests/test_web_golden.py checks that both files are up to date.
 from __future__ import annotations
 
 import json
+import random
 import re
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
 from protocol.codec import Kind
 from protocol.errors import RemoteProtocolError
-from protocol.frames import FLAG_KEYFRAME, frame_is_keyframe, frame_status, parse_frame
-from protocol.messages import LAYOUTS, encode, parse
+from protocol.frames import frame_is_keyframe, frame_status, parse_frame
+from protocol.messages import LAYOUTS, Welcome, encode, parse
+from protocol.wire import FLAG_KEYFRAME, PROTOCOL_VERSION
 from tests.golden import make_frame_golden
 from tests.golden.make_golden import EXAMPLES
 from viewer_app.decoder import Canvas
@@ -140,6 +148,102 @@ def build_messages() -> Json:
     return out
 
 
+#: Characters random JSON strings and keys are made of: ASCII, escapes,
+#: controls, non-ASCII, an astral character, a lone surrogate.
+_STRING_ALPHABET: Final = 'ab"\\/\n\t\x01\x7f\u00e9\u2028\uffff\U0001f600\ud800'
+_NOISE_ALPHABET: Final = '{}[]:,"\\ u0123456789aeEfnlrtsu.-+\t\n\u00e9'
+
+
+def _random_value(rng: random.Random, depth: int) -> object:
+    kind = rng.randrange(9 if depth < 4 else 6)
+    if kind == 0:
+        return rng.choice(
+            [0, 1, -1, 7, 2**53, -(2**53) - 1, 10**30, rng.randrange(-(10**6), 10**6)]
+        )
+    if kind == 1:
+        value: float = struct.unpack(">d", rng.randbytes(8))[0]
+        while value != value or value in (float("inf"), float("-inf")):
+            value = struct.unpack(">d", rng.randbytes(8))[0]
+        return rng.choice([value, rng.uniform(-1e6, 1e6), rng.choice([0.1, 1e-7, 1e16, 2.5, -0.0])])
+    if kind == 2:
+        return "".join(rng.choice(_STRING_ALPHABET) for _ in range(rng.randrange(6)))
+    if kind in (3, 4, 5):
+        return rng.choice([True, False, None])
+    if kind in (6, 7):
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return {
+        "".join(rng.choice(_STRING_ALPHABET) for _ in range(rng.randrange(4))): _random_value(
+            rng, depth + 1
+        )
+        for _ in range(rng.randrange(4))
+    }
+
+
+def _random_json_text(rng: random.Random) -> str:
+    choice = rng.randrange(10)
+    if choice == 0:
+        return "".join(rng.choice(_NOISE_ALPHABET) for _ in range(rng.randrange(30)))
+    if choice == 1:
+        depth = rng.choice([3, 10, 40])
+        return '{"a":' * depth + "1" + "}" * depth
+    if choice == 2:
+        key = rng.choice(['"a"', '"\\u0061"', '"b"'])
+        return '{"a":1,' + key + ":2}"
+    value = {"k": _random_value(rng, 0)} if choice < 8 else _random_value(rng, 0)
+    text = json.dumps(
+        value,
+        ensure_ascii=rng.random() < 0.5,
+        sort_keys=rng.random() < 0.5,
+        indent=rng.choice([None, None, 0, 2, "\t"]),
+        separators=rng.choice([None, (",", ":"), (" , ", " : ")]),
+    )
+    if rng.random() < 0.3 and text:
+        at = rng.randrange(len(text))
+        text = text[:at] + rng.choice(_NOISE_ALPHABET) + text[at + 1 :]
+    return text
+
+
+def _js_cannot_say(value: object) -> bool:
+    """Whether JS numbers lose the exact canonical form of something in *value*."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int) and abs(item) > 2**53 - 1:
+            return True
+        integral = isinstance(item, float) and item.is_integer() and abs(item) < 2**53
+        if integral and str(item) != "-0.0":
+            return True
+        if isinstance(item, list):
+            todo.extend(item)
+        if isinstance(item, dict):
+            todo.extend(item.values())
+    return False
+
+
+def json_case(text: str) -> list[object]:
+    """[text, verdict, canonical re-encoding or None] of *text* as a policy."""
+    raw = text.encode("utf-8", "surrogatepass")
+    head = encode(Welcome(PROTOCOL_VERSION, "r", {}))
+    data = head[: -len(b"{}") - 4] + len(raw).to_bytes(4, "big") + raw
+    try:
+        msg = parse(data)
+    except RemoteProtocolError as exc:
+        return [text, _BASE36[exc.code], None]
+    assert isinstance(msg, Welcome)
+    if _js_cannot_say(msg.policy):
+        return [text, ".", None]
+    return [text, ".", encode(msg)[len(head) - 2 :].decode("ascii")]
+
+
+def build_json_cases() -> list[list[object]]:
+    rng = random.Random(20260101)
+    # The JS client refuses nesting over 512 (Python's limit is about 1000).
+    deep = '{"a":' * 500 + "1" + "}" * 500
+    return [json_case(_random_json_text(rng)) for _ in range(1200)] + [json_case(deep)]
+
+
 def _golden_canvas() -> Canvas:
     canvas = Canvas()
     canvas.apply(make_frame_golden.payload())
@@ -206,13 +310,18 @@ def build_frame() -> Json:
     }
 
 
+def build_all_messages() -> Json:
+    """The content of messages.json."""
+    return {"messages": build_messages(), "json_cases": build_json_cases()}
+
+
 def render(value: Json) -> str:
     """The file text: stable, one field per line, ASCII."""
     return json.dumps(value, indent=1, sort_keys=True) + "\n"
 
 
 def main() -> None:
-    MESSAGES_PATH.write_text(render(build_messages()), encoding="ascii")
+    MESSAGES_PATH.write_text(render(build_all_messages()), encoding="ascii")
     FRAME_PATH.write_text(render(build_frame()), encoding="ascii")
     print(f"wrote {MESSAGES_PATH} and {FRAME_PATH}")
 

@@ -12,8 +12,9 @@
  * sort_keys, separators (",", ":"), ensure_ascii): keys sorted by code point,
  * no spaces, every character outside printable ASCII escaped as \uxxxx.
  * Numbers: an integer within Number.MAX_SAFE_INTEGER is written as an int,
- * any other number as Python's float repr would write it (JS cannot tell
- * 8.0 from 8, so a float with an integral value is written as an int). It
+ * -0 and any other number as Python's float repr would write it (JS cannot
+ * tell 8.0 from 8, so a float with an integral value is written as an int;
+ * parsing reads "-0" as 0, as Python reads it as the int 0). It
  * throws TypeError / RangeError for a value JSON cannot hold.
  *
  * Known differences from Python (none affects a policy the relay sends):
@@ -79,7 +80,8 @@ class Parser {
     this.pos += match[0].length;
     const value = Number(match[0]);
     if (!Number.isFinite(value)) throw bad(`number out of range at ${this.pos}`);
-    return value;
+    // Python reads "-0" as the int 0; only a float can be -0.0.
+    return value === 0 && !/[.eE]/.test(match[0]) ? 0 : value;
   }
 
   string() {
@@ -250,7 +252,8 @@ function write(value, depth) {
   if (typeof value === "string") return quote(value);
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new RangeError(`${value} is not JSON`);
-    if (Number.isSafeInteger(value)) return String(value === 0 ? 0 : value);
+    if (Object.is(value, -0)) return "-0.0"; // parse gives -0 only for a float
+    if (Number.isSafeInteger(value)) return String(value);
     return pythonFloat(value);
   }
   if (depth >= MAX_DEPTH) throw new RangeError(`JSON nested deeper than ${MAX_DEPTH}`);
