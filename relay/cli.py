@@ -79,9 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     relay.add_argument(
         "--tls-self-signed",
         action="store_true",
-        help="serve HTTPS with a certificate the relay makes on first use and keeps in "
-        "DATA/tls (its SHA-256 fingerprint is logged at start; clients pass "
-        "--cafile DATA/tls/cert.pem or --tls-fingerprint)",
+        help="serve HTTPS with a certificate issued by a local CA that the relay makes on "
+        "first use and keeps in DATA/tls (both SHA-256 fingerprints are logged at start; "
+        "clients pass --cafile DATA/tls/ca.pem or --tls-fingerprint, browsers import "
+        "DATA/tls/ca.pem)",
     )
     relay.add_argument(
         "--tls-name",

@@ -16,7 +16,7 @@ from relay.config import RelayConfig
 from relay.context import RelayContext
 from relay.database import open_database
 from relay.store import SqliteStore
-from relay.tls import default_names, ensure_self_signed
+from relay.tls import RENEW_BEFORE, VALIDITY, default_names, ensure_self_signed
 
 log = logging.getLogger("screenrelay.relay")
 
@@ -34,36 +34,81 @@ def tls_files(
 ) -> tuple[Path | None, Path | None]:
     """The certificate and key to serve; for ``--tls-self-signed``, made or reused and logged.
 
-    The log says where the certificate is, its fingerprint and how clients
-    trust it: a person running the relay reads these lines to tell others.
+    The log says what was made and why, where the local CA is, both
+    fingerprints and how clients trust them: a person running the relay reads
+    these lines to tell others.
     """
     if not config.tls_self_signed:
         return config.tls_cert, config.tls_key
     directory = config.data_dir.absolute() / "tls"
     own = ensure_self_signed(
-        directory, [*config.tls_names, *default_names(config.host, hostname)], now
+        directory,
+        [*config.tls_names, *default_names(config.host, hostname)],
+        now,
+        hostname=hostname,
     )
-    if own.replaced:
+    ca = own.ca
+    if ca.replaced:
         log.warning(
-            "TLS: replaced the self-signed certificate because %s; its fingerprint changed, "
-            "so clients need the new cert.pem or fingerprint",
+            "TLS: made a new local CA because %s; everyone who trusted the old one must be "
+            "given the new %s (clients' --cafile, browsers' imported authority)",
+            ca.generated_because,
+            ca.cert_path,
+        )
+    elif ca.generated_because is not None:
+        log.info("TLS: made a local CA (%s)", ca.generated_because)
+    if own.migrated:
+        log.warning(
+            "TLS: replaced the self-signed certificate of an earlier version (%s, an authority "
+            "serving as server certificate, which Firefox refuses) with one issued by the "
+            "local CA; clients now use --cafile %s instead of --cafile %s, browsers import "
+            "ca.pem instead, and the fingerprint changed",
+            own.cert_path,
+            ca.cert_path,
+            own.cert_path,
+        )
+    elif own.replaced:
+        log.warning(
+            "TLS: issued a new server certificate because %s; its fingerprint changed, so "
+            "--tls-fingerprint pins need the new one (whoever trusts %s notices nothing)",
             own.generated_because,
+            ca.cert_path,
         )
     elif own.generated_because is not None:
-        log.info("TLS: made a self-signed certificate (%s)", own.generated_because)
+        log.info("TLS: issued a server certificate (%s)", own.generated_because)
     log.info(
-        "TLS: self-signed certificate %s (%s; valid until %s; names %s)",
+        "TLS: local CA %s (%s; valid until %s; SHA-256 fingerprint %s, kept when the server "
+        "certificate is reissued)",
+        ca.cert_path,
+        "new" if ca.generated_because is not None else "the same as before",
+        f"{ca.not_after:%Y-%m-%d}",
+        ca.fingerprint,
+    )
+    if ca.not_after - now < VALIDITY:
+        log.warning(
+            "TLS: the local CA expires on %s; %d days before, a new one is made and everyone "
+            "must be given the new %s",
+            f"{ca.not_after:%Y-%m-%d}",
+            RENEW_BEFORE.days,
+            ca.cert_path,
+        )
+    log.info(
+        "TLS: server certificate %s (%s; issued by the local CA; valid until %s; names %s)",
         own.cert_path,
         "new" if own.generated_because is not None else "the same as before",
         f"{own.not_after:%Y-%m-%d}",
         ", ".join(own.names),
     )
-    log.info("TLS: SHA-256 fingerprint %s", own.fingerprint)
     log.info(
-        "TLS: clients use --cafile %s (or --tls-fingerprint %s); "
-        "browsers: compare the SHA-256 fingerprint they show with this one",
-        own.cert_path,
+        "TLS: server certificate SHA-256 fingerprint %s (changes when it is reissued)",
         own.fingerprint,
+    )
+    log.info(
+        "TLS: clients: --cafile %s (or --tls-fingerprint %s); browsers: import %s as a trusted "
+        "authority, or compare the server certificate's fingerprint they show with this one",
+        ca.cert_path,
+        own.fingerprint,
+        ca.cert_path,
     )
     return own.cert_path, own.key_path
 

@@ -1,7 +1,8 @@
-"""The relay over HTTPS/WSS with a given or a self-signed certificate; clients verify it."""
+"""The relay over HTTPS/WSS with a given certificate or its own local CA; clients verify it."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 import ssl
@@ -13,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tests import scenes
-from tests.certs import self_signed
+from tests.certs import previous_version_certificate, self_signed
 from tests.conftest import SCREEN
 from tests.procs import Processes, Relay
 
@@ -50,27 +51,41 @@ def test_a_session_over_tls_with_the_link(display: str, tmp_path: Path) -> None:
         relay.stop()
 
 
-FINGERPRINT_LINE = re.compile(r"SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})")
+SERVER_FINGERPRINT = re.compile(
+    r"server certificate SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})"
+)
+CA_FINGERPRINT = re.compile(r"local CA .* SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})")
 
 
 class SelfSignedRelay(Relay):
-    """A relay started with ``--tls-self-signed``: its certificate is in its data."""
+    """A relay started with ``--tls-self-signed``: its local CA is in its data."""
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
         self.url = f"https://127.0.0.1:{self.port}"
-        self.cert = self.data / "tls" / "cert.pem"
+        self.tls_dir = self.data / "tls"
+        self.ca = self.tls_dir / "ca.pem"
+        self.cert = self.tls_dir / "cert.pem"
 
     def _tls_args(self) -> list[str]:
         return ["--tls-self-signed"]
 
     def _context(self) -> ssl.SSLContext:
-        # Until the relay has made its certificate, this fails and start() retries.
-        return ssl.create_default_context(cafile=str(self.cert))
+        # Until the relay has made its certificates, this fails and start() retries.
+        context = ssl.create_default_context(cafile=str(self.ca))
+        context.verify_flags |= ssl.VERIFY_X509_STRICT  # as Python 3.13 does by default
+        return context
 
     def fingerprints(self) -> list[str]:
-        """Every fingerprint the relay logged, one per start."""
-        return FINGERPRINT_LINE.findall(self.log.read_text())
+        """Every server certificate fingerprint the relay logged, one per start."""
+        return SERVER_FINGERPRINT.findall(self.log.read_text())
+
+    def ca_fingerprints(self) -> list[str]:
+        """Every local CA fingerprint the relay logged, one per start."""
+        return CA_FINGERPRINT.findall(self.log.read_text())
+
+    def files(self) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in self.tls_dir.iterdir()}
 
 
 def sha256_of_pem(path: Path) -> str:
@@ -78,7 +93,7 @@ def sha256_of_pem(path: Path) -> str:
     return ":".join(f"{b:02X}" for b in digest)
 
 
-def test_a_self_signed_relay_is_trusted_by_its_cert_file_or_its_fingerprint(
+def test_a_self_signed_relay_is_trusted_by_its_ca_file_or_its_fingerprint(
     display: str, tmp_path: Path
 ) -> None:
     relay = SelfSignedRelay(tmp_path)
@@ -88,17 +103,21 @@ def test_a_self_signed_relay_is_trusted_by_its_cert_file_or_its_fingerprint(
     try:
         [fingerprint] = relay.fingerprints()
         assert fingerprint == sha256_of_pem(relay.cert)
+        assert relay.ca_fingerprints() == [sha256_of_pem(relay.ca)]
         log = relay.log.read_text()
-        assert f"--cafile {relay.cert}" in log
+        assert f"clients: --cafile {relay.ca} (or --tls-fingerprint {fingerprint})" in log
+        assert f"browsers: import {relay.ca} as a trusted authority" in log
         assert "PRIVATE KEY" not in log
-        assert stat.S_IMODE((relay.data / "tls" / "key.pem").stat().st_mode) == 0o600
+        for key in ("key.pem", "ca-key.pem"):
+            assert stat.S_IMODE((relay.tls_dir / key).stat().st_mode) == 0o600
 
         picture = scenes.desktop_picture(*SCREEN, seed=10)
         scenes.show(display, picture, tmp_path / "s.png")
-        host = procs.host("--share", "--cafile", str(relay.cert))
+        host = procs.host("--share", "--cafile", str(relay.ca))
         started = host.wait_for("session_started")
         assert started["link"].startswith(f"{relay.url}/j/")
-        # The pin as a person would copy it from a browser: any case, no colons.
+        # The pin (of the served certificate) as a person would copy it from
+        # a browser: any case, no colons.
         pin = fingerprint.replace(":", "").lower()
         viewer = procs.join(
             started["link"], "--tls-fingerprint", pin, "--save", str(tmp_path / "out"),
@@ -122,24 +141,48 @@ def test_a_self_signed_relay_is_trusted_by_its_cert_file_or_its_fingerprint(
         other_host = procs.host("--tls-fingerprint", wrong)
         assert "fingerprint" in other_host.wait_for("error")["message"]
         assert other_host.wait_exit() == 4
+        # The CA's fingerprint is no pin for the server.
+        ca_pin = procs.host("--tls-fingerprint", relay.ca_fingerprints()[0])
+        assert "fingerprint" in ca_pin.wait_for("error")["message"]
+        assert ca_pin.wait_exit() == 4
     finally:
         procs.stop_all()
         relay.stop()
 
 
-def test_a_restarted_self_signed_relay_keeps_its_certificate(tmp_path: Path) -> None:
+def test_a_restarted_self_signed_relay_keeps_its_ca_and_certificate(tmp_path: Path) -> None:
     relay = SelfSignedRelay(tmp_path)
     relay.start()
     try:
         [first] = relay.fingerprints()
-        key = (relay.data / "tls" / "key.pem").read_bytes()
+        [first_ca] = relay.ca_fingerprints()
+        files = relay.files()
+        assert sorted(files) == ["ca-key.pem", "ca.pem", "cert.pem", "key.pem"]
     finally:
         relay.stop()
-    relay.start()  # start() checks /healthz with the first start's cert.pem
+    relay.start()  # start() checks /healthz with the first start's ca.pem
     try:
         assert relay.fingerprints() == [first, first]
-        assert "the same as before" in relay.log.read_text()
-        assert (relay.data / "tls" / "key.pem").read_bytes() == key
+        assert relay.ca_fingerprints() == [first_ca, first_ca]
+        assert relay.log.read_text().count("the same as before") == 2  # CA and certificate
+        assert relay.files() == files
         assert sha256_of_pem(relay.cert) == first
+        assert sha256_of_pem(relay.ca) == first_ca
+    finally:
+        relay.stop()
+
+
+def test_a_relay_replaces_the_previous_versions_certificate(tmp_path: Path) -> None:
+    relay = SelfSignedRelay(tmp_path)
+    old = previous_version_certificate(
+        relay.tls_dir, ("localhost", "127.0.0.1"), datetime.datetime.now(datetime.UTC)
+    )
+    relay.start()  # /healthz answers with a certificate issued by the new ca.pem
+    try:
+        log = relay.log.read_text()
+        assert "replaced the self-signed certificate of an earlier version" in log
+        [fingerprint] = relay.fingerprints()
+        assert fingerprint != old and fingerprint == sha256_of_pem(relay.cert)
+        assert sorted(relay.files()) == ["ca-key.pem", "ca.pem", "cert.pem", "key.pem"]
     finally:
         relay.stop()

@@ -68,7 +68,7 @@ def add_tls_arguments(parser: argparse.ArgumentParser) -> None:
     trust.add_argument(
         "--cafile",
         help="CA certificate file for a relay with a private certificate "
-        "(for a relay run with --tls-self-signed: its DATA/tls/cert.pem)",
+        "(for a relay run with --tls-self-signed: its DATA/tls/ca.pem)",
     )
     trust.add_argument(
         "--tls-fingerprint",

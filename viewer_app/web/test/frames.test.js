@@ -391,8 +391,16 @@ describe("the zstd blob", () => {
     assert.ok(performance.now() - started < 200);
   });
 
+  test("an empty delta: no decompressor, and no compressed block allowed", () => {
+    const empty = { width: 4, height: 2, flags: 0, rects: [] };
+    assert.equal(parsePayload(payload({ ...empty, blob: EMPTY_ZSTD }), { keyframe: false }).data.length, 0);
+    // A compressed block behind a 0-byte declaration and a 2 GiB window.
+    const blob = concat([hex("28b52ffdc0a8"), le32(0), le32(0), hex("0d0000"), hex("00")]);
+    refuses(() => parsePayload(payload({ ...empty, blob }), { keyframe: false }), ErrorCode.BAD_MESSAGE, /does not decompress to its declared size/);
+  });
+
   test("checkZstdFrame alone", () => {
-    checkZstdFrame(EMPTY_ZSTD, 0);
+    assert.deepEqual(checkZstdFrame(EMPTY_ZSTD, 0), { windowSize: 0, compressedBlocks: 0 });
     refuses(() => checkZstdFrame(EMPTY_ZSTD, 1), ErrorCode.BAD_MESSAGE, /declares 0 bytes, the rects 1/);
   });
 });
