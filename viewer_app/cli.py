@@ -12,6 +12,7 @@ from anyio.from_thread import BlockingPortal
 from protocol.pake import normalize_password, parse_link
 from protocol.wire import SESSION_ID_MAX, SESSION_ID_MIN, Credential
 from viewer_app.events import EventSink
+from viewer_app.presenting import PRESENT_TIMEOUT
 from viewer_app.receiver import FrameSink, PngSaver
 from viewer_app.running import run_client
 from viewer_app.session import JoinTarget, ViewerOptions, join
@@ -49,6 +50,14 @@ def add_parser(sub: Any) -> None:
         "--commands",
         action="store_true",
         help="read scripted commands, one JSON object per line, from stdin",
+    )
+    joiner.add_argument(
+        "--consent-timeout",
+        type=float,
+        default=PRESENT_TIMEOUT,
+        metavar="SECONDS",
+        help="an unanswered request to present or to control declines after this long "
+        f"(default {PRESENT_TIMEOUT:g})",
     )
     joiner.add_argument(
         "--cafile", help="CA certificate file for a relay with a private certificate"
@@ -89,14 +98,23 @@ def run(args: argparse.Namespace) -> int:
         from viewer_app.running import report
 
         return report(sink, exc)
+    if not (args.consent_timeout > 0):
+        from viewer_app.running import report
+
+        return report(sink, ClientError("--consent-timeout must be a positive number.", 2))
     options = ViewerOptions(
-        max_frames=args.frames, cafile=args.cafile, request_control=args.request_control
+        max_frames=args.frames,
+        cafile=args.cafile,
+        request_control=args.request_control,
+        consent_timeout=args.consent_timeout,
     )
     if args.save is not None or args.no_window:
         frames: FrameSink | None = PngSaver(args.save) if args.save is not None else None
 
         async def main() -> None:
-            viewer = await join(target, sink, cafile=options.cafile)
+            viewer = await join(
+                target, sink, cafile=options.cafile, consent_timeout=options.consent_timeout
+            )
             try:
                 if not args.commands:
                     await viewer.run(frames, options)
