@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from protocol import control, presenting
+from protocol import control, presenting, roles
 
 #: The file this script writes.
 OUT: Final = Path(__file__).resolve().parent / "state-diagrams.md"
@@ -42,6 +42,18 @@ class Diagram:
 
 
 DIAGRAMS: Final = (
+    Diagram(
+        title="Roles (the relay's view)",
+        source="protocol/roles.py `TRANSITIONS`",
+        table=roles.TRANSITIONS,
+        initial=roles.State.ORGANIZER,
+        note=(
+            "Who presents, and whether an ask is in force. The only way to a participant "
+            "presenting is ACCEPT, the asked participant's own answer. A pair that is not "
+            "drawn raises `LocalProtocolError`; answers, stops and departures of members "
+            "the event does not concern are ignored by `RolesMachine` without a transition."
+        ),
+    ),
     Diagram(
         title="Remote control (presenter side)",
         source="protocol/control.py `TRANSITIONS`",

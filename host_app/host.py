@@ -22,6 +22,7 @@ from typing import Any, Final
 import anyio
 import anyio.abc
 
+from host_app.controlling import ParticipantControl
 from host_app.host_window import REFRESH, HostActions, HostWindow
 from host_app.organizer import Organizer
 from host_app.picture_window import PictureWindow
@@ -94,7 +95,7 @@ class Host:
         #: Consent, the input gate and revoke.
         self.control = RemoteControl(
             session_id=organizer.session_id,
-            organizer=organizer,
+            keys=organizer,
             send=self.send,
             prompt=prompt,
             events=sink,
@@ -110,6 +111,8 @@ class Host:
             fps=options.fps,
             on_area=self.control.set_area,
         )
+        #: This organizer controlling a presenting participant, with its consent.
+        self.participant_control = ParticipantControl(conn, organizer, sink)
         self._prompt = prompt
         #: How to join, as the host's window shows it.
         self.invitation = ""
@@ -131,6 +134,9 @@ class Host:
         terminal.commands["take"] = self._take_back
         terminal.commands["share"] = self._share_own
         terminal.commands["revoke"] = self.control.revoke_from_terminal
+        terminal.commands["control"] = self._soon(self.participant_control.request)
+        terminal.commands["release"] = self._soon(self.participant_control.release)
+        terminal.commands["input"] = self._input
         for word, change in (
             ("pause", {"paused": True}),
             ("resume", {"paused": False}),
@@ -138,6 +144,20 @@ class Host:
             ("show", {"hidden": False}),
         ):
             terminal.commands[word] = functools.partial(self.sharer.set_status, **change)
+
+    def _soon(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+        """A terminal command that starts ``fn`` in the host's task group."""
+
+        def start() -> None:
+            if self._tg is not None:
+                self._tg.start_soon(fn)
+
+        return start
+
+    def _input(self, *words: str) -> None:
+        """'input {json command}' on the terminal: input for a participant's screen."""
+        if self._tg is not None:
+            self._tg.start_soon(self.participant_control.command, " ".join(words))
 
     async def send(self, *batch: messages.Message) -> None:
         async with self._send_lock:
@@ -214,6 +234,7 @@ class Host:
 
     async def _on_presenter_changed(self, change: messages.PresenterChanged) -> None:
         self.receiver.presenter_changed(change, ORGANIZER_MEMBER)
+        self.participant_control.presenter_changed(change.presenter)
         if change.presenter == ORGANIZER_MEMBER and self._own_consent:
             self._start_sharing()
         if change.presenter in (0, ORGANIZER_MEMBER) and isinstance(self._saver, PictureWindow):
@@ -254,6 +275,8 @@ class Host:
                 pass  # the relay asks for the new member's key frame itself
             elif isinstance(message, messages.Input):
                 await self.control.on_input(data)
+            elif isinstance(message, messages.ControlState):
+                self.participant_control.on_state(message)
             elif isinstance(message, messages.ControlRequest):
                 await self.control.on_request(message.member_id)
             elif isinstance(message, messages.ControlRelease):
@@ -324,19 +347,26 @@ class Host:
         )
 
     def _window_actions(self) -> HostActions:
-        def soon(fn: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
-            def start() -> None:
-                if self._tg is not None:
-                    self._tg.start_soon(fn)
-
-            return start
-
+        soon = self._soon
         return HostActions(
             revoke=soon(self.control.revoke),
             toggle_pause=lambda: self.sharer.set_status(paused=not self.sharer.paused),
             toggle_hide=lambda: self.sharer.set_status(hidden=not self.sharer.hidden),
             end_session=soon(self.end_session),
+            ask_to_present=self._ask_from_window,
         )
+
+    def _ask_from_window(self, text: str) -> None:
+        """The window's Ask to present: the participant typed, or the first one."""
+        members = self.organizer.members
+        number = text.strip()
+        if number.isdigit() and int(number) in members:
+            self._ask_to_present(number)
+        elif not number and members:
+            self._ask_to_present(str(members[0]))
+        else:
+            message = f"no participant {number}" if number else "no participant has joined"
+            self._events.emit("command_error", f"screenrelay: {message}", message=message)
 
     async def _send_frame(self, payload: bytes, keyframe: bool) -> int:
         async with self._send_lock:

@@ -8,7 +8,10 @@ Buttons, each also on a key (Alt+letter):
   Pause/Resume (Alt+P), Hide/Show (Alt+H): the picture (MISSION rule 6);
   End session (Alt+E): for everyone;
   Hide invitation (Alt+I): this window is on the shared screen, so viewers
-      see what it shows; the ID, password and link can be hidden from them.
+      see what it shows; the ID, password and link can be hidden from them;
+  Ask to present (Alt+A): asks the participant whose number is in the field
+      next to it (empty: the first participant) to share its screen; its
+      own machine asks it first (MISSION rule 4).
 The event loop refreshes the status line every REFRESH seconds.
 """
 
@@ -40,6 +43,8 @@ class HostActions:
     toggle_pause: Callable[[], None]
     toggle_hide: Callable[[], None]
     end_session: Callable[[], None]
+    #: Ask a participant to present: the text of the participant field.
+    ask_to_present: Callable[[str], None]
 
 
 class HostWindow:
@@ -85,6 +90,21 @@ class HostWindow:
             self._status.pack(padx=14, pady=(0, 8), anchor=tk.W)
             row = tk.Frame(top)
             row.pack(padx=14, pady=(0, 12))
+            asked = tk.Frame(top)
+            asked.pack(padx=14, pady=(0, 12), anchor=tk.W)
+            tk.Label(asked, text="Participant:").pack(side=tk.LEFT)
+            participant = tk.Entry(asked, width=6)
+            participant.pack(side=tk.LEFT, padx=4)
+
+            def ask(*_event: object) -> None:  # on the Tk thread
+                loop.call_soon_threadsafe(self._actions.ask_to_present, participant.get())
+
+            ask_button = tk.Button(asked, text="Ask to present", underline=0, command=ask)
+            ask_button.pack(side=tk.LEFT, padx=4)
+            ask_button.bind("<Return>", ask)
+            participant.bind("<Return>", ask)
+            top.bind("<Alt-a>", ask)
+            self._buttons["a"] = ask_button
             for key, text, underline, command in (
                 ("r", "Take back control", 14, revoke),
                 ("p", "Pause", 0, on_loop(self._actions.toggle_pause)),

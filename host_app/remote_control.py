@@ -12,13 +12,18 @@ Rules (MISSION.md rule 7; the relay is only a second line):
      Input still in flight, or held back by the relay, finds the gate closed.
   4. Input must open under the controller's own pairwise key: the relay
      cannot forge it or pass one member's input off as another's.
+
+The same class serves the organizer's machine while it presents (controllers:
+its admitted participants, keys: `Organizer`) and a participant's machine
+while it presents (controller: the organizer alone, key: the pairwise key of
+its admission; see viewer_app/presenting.py).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Final, Protocol
 
 import anyio
 import anyio.abc
@@ -27,20 +32,47 @@ from anyio.from_thread import BlockingPortal
 from host_app.hotkey import RevokeHotkey
 from host_app.injector import Injector, open_injector
 from host_app.input_gate import InputGate
-from host_app.organizer import Organizer
 from host_app.prompt import Answer, ConsentPrompt, ConsentQuestion, TerminalConsentPrompt
 from protocol import messages
 from protocol.control import ControlMachine, Decision, Ended, Event, State
 from protocol.errors import RemoteProtocolError
 from protocol.input_events import parse_batch
 from protocol.sframe import InputOpener
-from protocol.wire import ControlReason, Tag
+from protocol.wire import ORGANIZER_MEMBER, ControlReason, Tag
 from viewer_app.events import EventSink
 
 #: Seconds a consent prompt waits for an answer before it declines.
 CONSENT_TIMEOUT: Final = 30.0
 
 Send = Callable[[messages.Message], Awaitable[None]]
+
+
+class PairwiseKeys(Protocol):
+    """Who may control this machine, and the pairwise key each one's input opens under."""
+
+    @property
+    def members(self) -> list[int]: ...
+
+    def pairwise(self, member_id: int) -> bytes | None: ...
+
+
+class OrganizerKey:
+    """A participant's only controller: the organizer, under the key of its admission."""
+
+    def __init__(self, pairwise: bytes) -> None:
+        self._pairwise = pairwise
+
+    @property
+    def members(self) -> list[int]:
+        return [ORGANIZER_MEMBER]
+
+    def pairwise(self, member_id: int) -> bytes | None:
+        return self._pairwise if member_id == ORGANIZER_MEMBER else None
+
+
+def requester_name(member_id: int) -> str:
+    """How a prompt names who asks."""
+    return "The organizer" if member_id == ORGANIZER_MEMBER else f"Participant {member_id}"
 
 
 class RemoteControl:
@@ -50,7 +82,7 @@ class RemoteControl:
         self,
         *,
         session_id: int,
-        organizer: Organizer,
+        keys: PairwiseKeys,
         send: Send,
         prompt: ConsentPrompt,
         events: EventSink,
@@ -58,7 +90,7 @@ class RemoteControl:
         injector_factory: Callable[[], Injector] = open_injector,
     ) -> None:
         self._session_id = session_id
-        self._organizer = organizer
+        self._keys = keys
         self._send = send
         self._prompt = prompt
         self._events = events
@@ -76,8 +108,19 @@ class RemoteControl:
         """Where the shared picture lies on this screen (input maps into it)."""
         self._area = (origin, size)
 
+    @property
+    def running(self) -> bool:
+        """Whether `run` is running, so requests can be asked."""
+        return self._tg is not None
+
     async def run(self) -> None:
         """Listen for the revoke hotkey and handle prompts until cancelled."""
+        try:
+            await self._run()
+        finally:
+            self._tg = None
+
+    async def _run(self) -> None:
         async with BlockingPortal() as portal, anyio.create_task_group() as tg:
             self._tg = tg
             if isinstance(self._prompt, TerminalConsentPrompt):
@@ -105,7 +148,8 @@ class RemoteControl:
 
     async def on_request(self, member_id: int) -> None:
         if (
-            member_id not in self._organizer.members
+            not self.running
+            or member_id not in self._keys.members
             or self.machine.request(member_id) is Decision.BUSY
         ):
             await self._announce(ControlReason.REFUSED, member_id)
@@ -191,8 +235,9 @@ class RemoteControl:
     # -- internals ------------------------------------------------------------
 
     async def _ask(self, member_id: int, prompt: int) -> None:
+        who = requester_name(member_id)
         question = ConsentQuestion(
-            who=f"Participant {member_id}",
+            who=who,
             what="control your mouse and keyboard",
             timeout=self._timeout,
             id=str(member_id),
@@ -204,7 +249,7 @@ class RemoteControl:
                 self._prompt_scope = scope
                 self._events.emit(
                     "consent_asked",
-                    f"Participant {member_id} asks to control your screen: answer in the window.",
+                    f"{who} asks to control your screen: answer in the window.",
                     id=member_id,
                     member_id=member_id,
                     what="control",
@@ -241,7 +286,7 @@ class RemoteControl:
     def _opener(self, member_id: int) -> InputOpener | None:
         opener = self._openers.get(member_id)
         if opener is None:
-            pairwise = self._organizer.pairwise(member_id)
+            pairwise = self._keys.pairwise(member_id)
             if pairwise is None:
                 return None
             opener = self._openers[member_id] = InputOpener(self._session_id, pairwise, member_id)

@@ -3,12 +3,16 @@
 Rules (the first line, consent and the input gate, is on the presenter's
 machine; see host_app and protocol/control.py):
   1. A ControlRequest is forwarded to the presenter only from an admitted
-     member who is not the presenter, and only where policy allows remote
-     control; otherwise the relay answers the requester with ControlState
-     REFUSED itself.
+     member who is not the presenter and shares a pairwise key with it, and
+     only where policy allows remote control; otherwise the relay answers the
+     requester with ControlState REFUSED itself. While the organizer
+     presents, any participant may ask; while a participant presents, only
+     the organizer may (participants share no key with each other).
   2. Only the presenter announces control changes (ControlState); the relay
      records each in the audit trail and forwards it to every member. It
-     names as controller only an admitted member, or nobody.
+     names as controller only a member who may ask (rule 1), or nobody. A
+     former presenter may still announce that control ended (nobody named);
+     that is recorded and forwarded but changes nothing here.
   3. Input is forwarded only from the current controller, under the current
      grant, and only to the presenter. Anything else is dropped and counted,
      never an error: events in flight when control ends are expected.
@@ -16,6 +20,8 @@ machine; see host_app and protocol/control.py):
      INPUT_RATE per second after that; beyond it input is dropped and
      counted, so no controller can flood the presenter's connection.
   5. ControlRelease is forwarded to the presenter only from the controller.
+  6. When the presenter changes, control ends at the relay at once: no input
+     goes to the new presenter under a grant of the old one.
 """
 
 from __future__ import annotations
@@ -114,10 +120,19 @@ class ControlRouter:
             raise RemoteProtocolError("remote control is not allowed", ErrorCode.NOT_ALLOWED)
         self.controller = state.controller
         self.grant = state.grant
+        self.note(state, record)
+
+    def note(self, state: messages.ControlState, record: Record) -> None:
+        """A former presenter says control ended: record it, change nothing."""
         detail: dict[str, DetailValue] = {"member": state.subject, "grant": state.grant}
         if state.reason in REVOKE_HOW:
             detail["how"] = REVOKE_HOW[state.reason]
         record(AUDIT_ACTION[ControlReason(state.reason)], **detail)
+
+    def presenter_changed(self) -> None:
+        """A new presenter (or nobody): control of the old one ends here (rule 6)."""
+        self.controller = 0
+        self.grant = 0
 
     def may_forward_input(self, member: int, sender: int, grant: int, now: float) -> bool:
         """Whether an Input that ``member`` sent, naming ``sender`` and ``grant``,

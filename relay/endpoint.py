@@ -10,11 +10,13 @@ One WebSocket per client, binary messages (docs/protocol.md). A connection:
     Frame                              fanned out to admitted members
     EndSession                         SessionEnded to all, close all
     ControlState                       recorded, forwarded to every member
+    ControlRequest, ControlRelease, Input   while a participant presents: to it
   joiner:
     Join(id, credential, pake)         (forwarded to the organizer as JoinRequest)
     PakeConfirm(tag)                   (forwarded); later Admit, or Error(ADMISSION_FAILED)
     then receives KeyUpdate, Frame, ControlState, SessionEnded, and may send
     ControlRequest, ControlRelease     forwarded to the presenter (or refused)
+    ControlState                       from the presenting member: recorded, to everyone
     Input                              forwarded to the presenter from the controller only
 
 Any message that does not parse, or comes in the wrong state, is answered with
@@ -163,7 +165,7 @@ async def _receive_loop(websocket: WebSocket, conn: _Conn, ctx: RelayContext) ->
 
 async def _dispatch(data: bytes, conn: _Conn, ctx: RelayContext, now: float) -> None:
     if data and data[0] == Tag.INPUT:
-        if conn.session is None or conn.member is None:
+        if conn.session is None or conn.decoy is not None:
             raise RemoteProtocolError("only a controller sends input", ErrorCode.NOT_ALLOWED)
         header = messages.parse_sealed_header(data, Tag.INPUT)
         ctx.directory.forward_input(conn.session, conn.member, header, data, now)

@@ -2,12 +2,14 @@
 
 Consent to show a screen is given on the presenter's own machine, which
 captures nothing until its user accepts there; the relay cannot make it.
-Rules the relay adds (MISSION.md rules 3-5):
+The rules of who presents are protocol/roles.py's table (`RolesMachine`);
+this module drives it with what members send and adds what only the relay
+can check (MISSION.md rules 3-5):
   1. Only the organizer asks a participant to present, only an admitted one,
-     and only where policy lets participants present. One ask at a time: a
-     new ask replaces the one before.
+     and only where policy lets participants present.
   2. The role moves to a participant only on that participant's own ACCEPT
-     answering the ask in force.
+     answering the ask in force (the table's rule 3): an answer from anyone
+     else changes nothing.
   3. The organizer takes the role back at any time without asking (rule 5),
      or presents its own screen (its client asks its own user first).
   4. The presenting participant may stop; if it leaves, nobody presents.
@@ -23,6 +25,7 @@ from typing import Final
 
 from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError
+from protocol.roles import Change, Event, RolesMachine
 from protocol.wire import ORGANIZER_MEMBER, PresentAnswerKind, PresenterReason
 
 #: The audit action for each kind of change.
@@ -36,11 +39,11 @@ AUDIT_ACTION: Final = {
     PresenterReason.LEFT: "presenter_changed",
 }
 
-#: The change an answer makes (STOP is handled apart: it needs no ask).
-ANSWER_REASON: Final = {
-    PresentAnswerKind.ACCEPT: PresenterReason.ACCEPTED,
-    PresentAnswerKind.DECLINE: PresenterReason.DECLINED,
-    PresentAnswerKind.EXPIRED: PresenterReason.EXPIRED,
+#: The table's event for each answer (STOP is handled apart: it needs no ask).
+ANSWER_EVENT: Final = {
+    PresentAnswerKind.ACCEPT: Event.ACCEPT,
+    PresentAnswerKind.DECLINE: Event.DECLINE,
+    PresentAnswerKind.EXPIRED: Event.EXPIRE,
 }
 
 Record = Callable[..., None]
@@ -53,10 +56,18 @@ class Roles:
     def __init__(self, *, participants_may_present: bool) -> None:
         #: Whether policy lets participants present.
         self.allowed = participants_may_present
-        #: Who presents (the organizer at first; 0: nobody).
-        self.presenter = ORGANIZER_MEMBER
-        #: The participant asked to present and not yet answered (0: none).
-        self.asked = 0
+        #: The rules, as a table (protocol/roles.py).
+        self.machine = RolesMachine()
+
+    @property
+    def presenter(self) -> int:
+        """Who presents (the organizer at first; 0: nobody)."""
+        return self.machine.presenter
+
+    @property
+    def asked(self) -> int:
+        """The participant asked to present and not yet answered (0: none)."""
+        return self.machine.asked
 
     def ask(self, member_id: int, admitted: bool, forward: Broadcast, record: Record) -> None:
         """The organizer asks ``member_id`` to present."""
@@ -66,9 +77,9 @@ class Roles:
             )
         if not admitted or member_id == ORGANIZER_MEMBER:
             raise RemoteProtocolError(f"member {member_id} cannot be asked", ErrorCode.NOT_ALLOWED)
-        self.asked = member_id
-        forward(messages.PresentRequest(member_id))
-        record("consent_asked", member=member_id, what="present")
+        if self.machine.ask(member_id):
+            forward(messages.PresentRequest(member_id))
+            record("consent_asked", member=member_id, what="present")
 
     def answer(
         self, member_id: int, answer: messages.PresentAnswer, broadcast: Broadcast, record: Record
@@ -76,41 +87,31 @@ class Roles:
         """A participant answered, or stops; True if it now presents."""
         kind = PresentAnswerKind(answer.answer)
         if kind is PresentAnswerKind.STOP:
-            if self.presenter == member_id:
-                self._change(0, member_id, PresenterReason.STOPPED, broadcast, record)
-            return False
-        if self.asked != member_id:
-            return False  # no ask in force for it: nothing to answer
-        self.asked = 0
-        reason = ANSWER_REASON[kind]
-        presenter = member_id if kind is PresentAnswerKind.ACCEPT else self.presenter
-        self._change(presenter, member_id, reason, broadcast, record)
-        return presenter == member_id
+            change = self.machine.stop(member_id)
+        else:
+            change = self.machine.answer(member_id, ANSWER_EVENT[kind])
+        if change is None:
+            return False  # not asked, or not presenting: nothing to answer
+        self._tell(change, broadcast, record)
+        return change.presenter == member_id
 
     def set_by_organizer(self, presenter: int, broadcast: Broadcast, record: Record) -> bool:
         """The organizer takes the role back (0) or presents itself (1); True if it presents."""
-        previous = self.presenter
-        self.asked = 0
-        reason = PresenterReason.ORGANIZER if presenter else PresenterReason.TAKEN_BACK
-        self._change(presenter, previous or ORGANIZER_MEMBER, reason, broadcast, record)
-        return presenter == ORGANIZER_MEMBER
+        change = self.machine.organizer_presents() if presenter else self.machine.take_back()
+        self._tell(change, broadcast, record)
+        return change.presenter == ORGANIZER_MEMBER
 
     def left(self, member_id: int, broadcast: Broadcast, record: Record) -> None:
-        if self.asked == member_id:
-            self.asked = 0
-        if self.presenter == member_id:
-            self._change(0, member_id, PresenterReason.LEFT, broadcast, record)
+        change = self.machine.member_left(member_id)
+        if change is not None:
+            self._tell(change, broadcast, record)
 
-    def _change(
-        self,
-        presenter: int,
-        subject: int,
-        reason: PresenterReason,
-        broadcast: Broadcast,
-        record: Record,
-    ) -> None:
-        self.presenter = presenter
-        broadcast(messages.PresenterChanged(presenter, subject, reason))
+    @staticmethod
+    def _tell(change: Change, broadcast: Broadcast, record: Record) -> None:
+        broadcast(messages.PresenterChanged(change.presenter, change.subject, change.reason))
         record(
-            AUDIT_ACTION[reason], member=subject, presenter=presenter, reason=reason.name.lower()
+            AUDIT_ACTION[change.reason],
+            member=change.subject,
+            presenter=change.presenter,
+            reason=change.reason.name.lower(),
         )

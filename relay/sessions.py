@@ -25,6 +25,7 @@ Domain methods are synchronous and take ``now`` (seconds, wall clock).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import secrets
@@ -194,6 +195,26 @@ class LiveSession:
         member = self.members.get(self.presenter_id)
         return member.peer if member is not None else None
 
+    def controllers(self) -> set[int]:
+        """Who may hold control of the presenter's machine (a pairwise key with it)."""
+        if self.presenter_id == ORGANIZER_MEMBER:
+            return {m.member_id for m in self.admitted()}
+        if self.presenter_id:
+            return {ORGANIZER_MEMBER}
+        return set()
+
+    def may_control(self, requester: int) -> bool:
+        """Whether ``requester`` may ask the presenter for control."""
+        return requester != self.presenter_id and requester in self.controllers()
+
+    @contextlib.contextmanager
+    def presenter_change(self) -> Iterator[None]:
+        """Around a change of roles: if the presenter changed, control ends at the relay."""
+        before = self.presenter_id
+        yield
+        if self.presenter_id != before:
+            self.control.presenter_changed()
+
     def broadcast(self, message: messages.Message) -> None:
         """Send ``message`` to the organizer and every admitted member."""
         self.organizer.send(message)
@@ -295,6 +316,9 @@ class Directory:
         if isinstance(message, messages.EndSession):
             self.end_session(session, now, reason="ended by organizer")
             return
+        if isinstance(message, messages.ControlRequest | messages.ControlRelease):
+            self._control_from(session, ORGANIZER_MEMBER, message, session.organizer.send, now)
+            return
         if isinstance(message, messages.PresentRequest):
             target = session.members.get(message.member_id)
             admitted = target is not None and target.state is JoinState.ADMITTED
@@ -304,16 +328,15 @@ class Directory:
             )
             return
         if isinstance(message, messages.SetPresenter):
-            if session.roles.set_by_organizer(
-                message.presenter, session.broadcast, self._recorder(session, None, now)
-            ):
+            with session.presenter_change():
+                presents = session.roles.set_by_organizer(
+                    message.presenter, session.broadcast, self._recorder(session, None, now)
+                )
+            if presents:
                 session.request_keyframe(now, force=True)
             return
         if isinstance(message, messages.ControlState):
-            members = {m.member_id for m in session.admitted()}
-            session.control.announce(message, members, self._recorder(session, None, now))
-            for admitted_member in session.admitted():
-                admitted_member.peer.send(message)
+            self._control_state(session, ORGANIZER_MEMBER, message, None, now)
             return
         if not isinstance(
             message, messages.PakeReply | messages.Admit | messages.Reject | messages.KeyUpdate
@@ -446,35 +469,25 @@ class Directory:
     ) -> None:
         """Route a message a joiner or admitted member sent."""
         if isinstance(message, messages.PresentAnswer) and member.state is JoinState.ADMITTED:
-            if session.roles.answer(
-                member.member_id, message, session.broadcast, self._recorder(session, member, now)
-            ):
+            with session.presenter_change():
+                presents = session.roles.answer(
+                    member.member_id,
+                    message,
+                    session.broadcast,
+                    self._recorder(session, member, now),
+                )
+            if presents:
                 session.request_keyframe(now, force=True)
             return
-        if (
-            isinstance(message, messages.ControlRequest)
-            and session.presenter_id != ORGANIZER_MEMBER
-        ):
-            # Control needs a pairwise key with the presenter; only the
-            # organizer shares one with each participant.
-            member.peer.send(messages.ControlState(0, 0, member.member_id, ControlReason.REFUSED))
+        if isinstance(message, messages.ControlRequest | messages.ControlRelease):
+            if member.state is not JoinState.ADMITTED:
+                raise RemoteProtocolError(
+                    "only an admitted viewer may ask for control", ErrorCode.NOT_ALLOWED
+                )
+            self._control_from(session, member.member_id, message, member.peer.send, now)
             return
-        if isinstance(message, messages.ControlRequest):
-            presenter = session.presenter()
-            assert presenter is not None
-            session.control.request(
-                member.member_id,
-                session.presenter_id,
-                member.state is JoinState.ADMITTED,
-                presenter.send,
-                member.peer.send,
-                self._recorder(session, member, now),
-            )
-            return
-        if isinstance(message, messages.ControlRelease):
-            presenter = session.presenter()
-            if session.control.may_release(member.member_id) and presenter is not None:
-                presenter.send(messages.ControlRelease())
+        if isinstance(message, messages.ControlState) and member.state is JoinState.ADMITTED:
+            self._control_state(session, member.member_id, message, member, now)
             return
         next_state = JOIN_TRANSITIONS.get((member.state, type(message)))
         if not isinstance(message, messages.PakeConfirm) or next_state is None:
@@ -492,15 +505,70 @@ class Directory:
         if session.control.controller == member.member_id:
             session.control.controller = 0  # no input from a member who is gone
         if member.state is JoinState.ADMITTED:
-            session.roles.left(
-                member.member_id, session.broadcast, self._recorder(session, member, now)
-            )
+            with session.presenter_change():
+                session.roles.left(
+                    member.member_id, session.broadcast, self._recorder(session, member, now)
+                )
         if self.sessions.get(session.session_id) is session:
             session.organizer.send(messages.MemberLeft(member.member_id))
         if member.state is JoinState.ADMITTED:
             self._record(
                 "left", None, member.peer.address, session.session_id, now, member=member.member_id
             )
+
+    # -- remote control -------------------------------------------------------
+
+    def _control_from(
+        self,
+        session: LiveSession,
+        requester: int,
+        message: messages.ControlRequest | messages.ControlRelease,
+        answer: Callable[[messages.Message], None],
+        now: float,
+    ) -> None:
+        """A ControlRequest or ControlRelease from the organizer (1) or a member."""
+        presenter = session.presenter()
+        if isinstance(message, messages.ControlRelease):
+            if session.control.may_release(requester) and presenter is not None:
+                presenter.send(messages.ControlRelease())
+            return
+        if presenter is None or not session.may_control(requester):
+            # Control needs a pairwise key with the presenter: the organizer
+            # shares one with each participant, participants none with each other.
+            answer(messages.ControlState(0, 0, requester, ControlReason.REFUSED))
+            return
+        member = session.members.get(requester)
+        session.control.request(
+            requester,
+            session.presenter_id,
+            True,
+            presenter.send,
+            answer,
+            self._recorder(session, member, now),
+        )
+
+    def _control_state(
+        self,
+        session: LiveSession,
+        sender: int,
+        state: messages.ControlState,
+        member: Member | None,
+        now: float,
+    ) -> None:
+        """A ControlState from the presenter, or a former presenter's "it ended"."""
+        record = self._recorder(session, member, now)
+        if sender == session.presenter_id:
+            controllers = {m for m in session.controllers() if m != sender}
+            session.control.announce(state, controllers, record)
+        elif state.controller:
+            return  # a grant by someone who no longer presents is not in force
+        else:
+            session.control.note(state, record)
+        if sender != ORGANIZER_MEMBER:
+            session.organizer.send(state)
+        for admitted_member in session.admitted():
+            if admitted_member.member_id != sender:
+                admitted_member.peer.send(state)
 
     # -- frames -------------------------------------------------------------
 
@@ -541,15 +609,19 @@ class Directory:
     def forward_input(
         self,
         session: LiveSession,
-        member: Member,
+        member: Member | None,
         header: tuple[int, int, int, int],
         data: bytes,
         now: float,
     ) -> None:
-        """Pass a controller's sealed Input to the presenter, or drop it."""
+        """Pass a controller's sealed Input to the presenter, or drop it.
+
+        ``member`` is None for the organizer (which may control a presenting
+        participant)."""
         grant, sender, _counter, _flags = header
         presenter = session.presenter()
-        if session.control.may_forward_input(member.member_id, sender, grant, now) and presenter:
+        from_id = member.member_id if member is not None else ORGANIZER_MEMBER
+        if session.control.may_forward_input(from_id, sender, grant, now) and presenter:
             presenter.send_bytes(data)
 
     # -- time ---------------------------------------------------------------

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from protocol import messages
+from protocol.roles import Event
 from protocol.wire import ControlReason, PresenterReason
 from relay import control_routing, roles
 from relay.cli import main
@@ -49,8 +50,9 @@ def forged_ask(
     forward: Callable[[messages.Message], None],
     record: Any,
 ) -> None:
-    """Instead of asking the participant, tell everyone it presents now."""
-    self.presenter = member_id
+    """Instead of asking the participant, forge its yes and tell everyone it presents now."""
+    self.machine.ask(member_id)
+    self.machine.answer(member_id, Event.ACCEPT)
     forward(messages.PresenterChanged(member_id, member_id, PresenterReason.ACCEPTED))
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError
-from protocol.wire import SEALED_HEADER, ControlReason, Tag
+from protocol.wire import SEALED_HEADER, ControlReason, PresentAnswerKind, Tag
 from relay.control_routing import INPUT_BURST
 from relay.peer import Peer
 from relay.sessions import AuditRecord, Directory, DirectoryConfig, LiveSession, Member
@@ -146,3 +146,78 @@ def test_the_presenter_cannot_ask_itself_and_joiners_cannot_ask() -> None:
     _session, m = joined
     with pytest.raises(RemoteProtocolError):
         directory.from_member(session, m, messages.ControlRequest(m.member_id), 1.0)
+
+
+# -- the organizer controlling a presenting participant ----------------------------
+
+
+def participant_presents(
+    directory: Directory, session: LiveSession
+) -> tuple[Peer, Member, Peer, Member]:
+    """Two admitted participants; the first accepted to present."""
+    p1, m1 = member(directory, session, "a")
+    p2, m2 = member(directory, session, "b")
+    directory.from_organizer(session, messages.PresentRequest(m1.member_id), 1.0)
+    accept = messages.PresentAnswer(PresentAnswerKind.ACCEPT)
+    directory.from_member(session, m1, accept, 1.0)
+    assert session.presenter_id == m1.member_id
+    for peer in (p1, p2):
+        inbox(peer)
+    return p1, m1, p2, m2
+
+
+def test_the_organizer_may_ask_a_presenting_participant_for_control() -> None:
+    directory, audit, organizer, session = world()
+    p1, m1, p2, _m2 = participant_presents(directory, session)
+    inbox(organizer)
+    directory.from_organizer(session, messages.ControlRequest(1), 2.0)
+    assert inbox(p1) == [messages.ControlRequest(1)]
+    assert audit[-1].action == "consent_asked" and audit[-1].detail["member"] == 1
+    granted = messages.ControlState(1, 1, 1, GRANTED)
+    directory.from_member(session, m1, granted, 2.0)
+    assert inbox(organizer) == [granted] and inbox(p2) == [granted] and inbox(p1) == []
+    assert (session.control.controller, session.control.grant) == (1, 1)
+    data = sealed_input(1, 1)
+    directory.forward_input(session, None, messages.parse_sealed_header(data, Tag.INPUT), data, 2)
+    assert p1.outbox.pop() == data
+    directory.from_organizer(session, messages.ControlRelease(), 2.0)
+    assert inbox(p1) == [messages.ControlRelease()]
+
+
+def test_another_participant_is_refused_while_a_participant_presents() -> None:
+    directory, _audit, _organizer, session = world()
+    p1, m1, p2, m2 = participant_presents(directory, session)
+    directory.from_member(session, m2, messages.ControlRequest(m2.member_id), 2.0)
+    assert inbox(p2) == [messages.ControlState(0, 0, m2.member_id, ControlReason.REFUSED)]
+    assert inbox(p1) == []
+    # The presenter cannot name it as controller either: no key between them.
+    with pytest.raises(RemoteProtocolError):
+        directory.from_member(
+            session, m1, messages.ControlState(m2.member_id, 1, m2.member_id, GRANTED), 2.0
+        )
+
+
+def test_the_organizer_asking_while_it_presents_itself_is_refused() -> None:
+    directory, _audit, organizer, session = world()
+    inbox(organizer)
+    directory.from_organizer(session, messages.ControlRequest(1), 1.0)
+    assert inbox(organizer) == [messages.ControlState(0, 0, 1, ControlReason.REFUSED)]
+
+
+def test_a_new_presenter_ends_control_at_the_relay() -> None:
+    directory, _audit, organizer, session = world()
+    _p1, m1, _p2, _m2 = participant_presents(directory, session)
+    directory.from_member(session, m1, messages.ControlState(1, 1, 1, GRANTED), 2.0)
+    directory.from_organizer(session, messages.SetPresenter(0), 3.0)
+    assert session.control.controller == 0
+    data = sealed_input(1, 1)
+    directory.forward_input(session, None, messages.parse_sealed_header(data, Tag.INPUT), data, 3)
+    assert session.control.stats.inputs_dropped == 1
+    # The former presenter's "control ended" is recorded and passed on; a late
+    # grant from it is not in force.
+    inbox(organizer)
+    ended = messages.ControlState(0, 0, 1, ControlReason.REVOKED_WINDOW)
+    directory.from_member(session, m1, ended, 3.0)
+    assert inbox(organizer) == [ended]
+    directory.from_member(session, m1, messages.ControlState(1, 2, 1, GRANTED), 3.0)
+    assert inbox(organizer) == [] and session.control.controller == 0

@@ -212,3 +212,34 @@ def test_the_organizer_sees_a_presenting_participant_in_a_window(
     while scenes.window_box(display, title) is not None:
         assert time.monotonic() < deadline, "the presenting window stayed open"
         time.sleep(0.1)
+
+
+def test_the_organizer_asks_from_its_window_and_the_participant_answers(
+    procs: Processes,
+    relay: Relay,
+    display: str,
+    tmp_path: Path,
+    participant_display: tuple[str, np.ndarray],
+) -> None:
+    from tests.test_e2e_control import find_window, keys_to, wait_until
+
+    p_display, p_picture = participant_display
+    scenes.show(display, scenes.desktop_picture(*SCREEN, seed=24), tmp_path / "host.png")
+    host = procs.host("--share", "--prompt", "window", "--save", str(tmp_path / "host-sees"),
+                      keep_stdin=True)  # fmt: skip
+    started = host.wait_for("session_started")
+    participant = procs.join(started["session_id"], "--no-window", "--commands",
+                             password=started["password"], keep_stdin=True,
+                             display=p_display)  # fmt: skip
+    member = participant.wait_for("joined")["member_id"]
+    participant.wait_for("frame")
+    wait_until(lambda: find_window(display, "screenrelay: host"), what="the host window")
+    window = find_window(display, "screenrelay: host")
+    assert window is not None
+    keys_to(display, window, "alt+a")  # the field is empty: the first participant
+    participant.wait_for("present_asked")
+    participant.write_line('{"cmd": "accept_present"}')
+    assert change(host, "accepted")["presenter"] == member
+    participant.wait_for("presenting")
+    assert host.wait_for("frame")["width"] == PARTICIPANT_SCREEN[0]
+    np.testing.assert_array_equal(latest(tmp_path / "host-sees"), p_picture)

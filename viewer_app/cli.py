@@ -12,6 +12,7 @@ from anyio.from_thread import BlockingPortal
 from protocol.pake import normalize_password, parse_link
 from protocol.wire import SESSION_ID_MAX, SESSION_ID_MIN, Credential
 from viewer_app.events import EventSink
+from viewer_app.presenting import PRESENT_TIMEOUT
 from viewer_app.receiver import FrameSink, PngSaver
 from viewer_app.running import run_client
 from viewer_app.session import JoinTarget, ViewerOptions, join
@@ -51,6 +52,14 @@ def add_parser(sub: Any) -> None:
         help="read scripted commands, one JSON object per line, from stdin",
     )
     add_tls_arguments(joiner)
+    joiner.add_argument(
+        "--consent-timeout",
+        type=float,
+        default=PRESENT_TIMEOUT,
+        metavar="SECONDS",
+        help="an unanswered request to present or to control declines after this long "
+        f"(default {PRESENT_TIMEOUT:g})",
+    )
     joiner.add_argument("--json", action="store_true", help="one JSON object per line per event")
     joiner.set_defaults(run=run)
 
@@ -112,18 +121,27 @@ def run(args: argparse.Namespace) -> int:
         from viewer_app.running import report
 
         return report(sink, exc)
+    if not (args.consent_timeout > 0):
+        from viewer_app.running import report
+
+        return report(sink, ClientError("--consent-timeout must be a positive number.", 2))
     options = ViewerOptions(
         max_frames=args.frames,
         cafile=args.cafile,
         tls_fingerprint=args.tls_fingerprint,
         request_control=args.request_control,
+        consent_timeout=args.consent_timeout,
     )
     if args.save is not None or args.no_window:
         frames: FrameSink | None = PngSaver(args.save) if args.save is not None else None
 
         async def main() -> None:
             viewer = await join(
-                target, sink, cafile=options.cafile, tls_fingerprint=options.tls_fingerprint
+                target,
+                sink,
+                cafile=options.cafile,
+                tls_fingerprint=options.tls_fingerprint,
+                consent_timeout=options.consent_timeout,
             )
             try:
                 if not args.commands:

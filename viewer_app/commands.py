@@ -9,6 +9,8 @@
     {"cmd": "type", "text": "hello"}        press and release each character
     {"cmd": "accept_present"}               say yes to the organizer's request to present
     {"cmd": "decline_present"}              say no to it
+    {"cmd": "accept_control"}               while presenting: let the organizer control this screen
+    {"cmd": "decline_control"}              say no to it
     {"cmd": "stop_presenting"}              stop sharing this screen
     {"cmd": "pause"} / "resume" / "hide" / "show"    while presenting
     {"cmd": "leave"}                        leave the session
@@ -37,6 +39,8 @@ class Action:
         "leave",
         "accept_present",
         "decline_present",
+        "accept_control",
+        "decline_control",
         "stop_presenting",
         "pause",
         "resume",
@@ -53,6 +57,8 @@ SIMPLE: Final = (
     "leave",
     "accept_present",
     "decline_present",
+    "accept_control",
+    "decline_control",
     "stop_presenting",
     "pause",
     "resume",

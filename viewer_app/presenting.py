@@ -11,6 +11,11 @@ Rules:
   4. Frames are sealed under this member's own sender key of the current
      epoch. On a new epoch the sealer moves after REKEY_GRACE seconds, so
      every viewer has the new key before the first frame needs it.
+  5. While it presents, the organizer may ask to control this screen; the
+     person here answers (host_app/remote_control.py: the same prompt, input
+     gate, injector and Ctrl+F12 hotkey as the organizer's machine). Input
+     opens only under the pairwise key of this participant's admission.
+     When presenting ends, the gate closes first, then control ends.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from typing import Final
 import anyio
 import anyio.abc
 
-from host_app.prompt import Answer, ConsentPrompt, ConsentQuestion
+from host_app.prompt import Answer, ConsentPrompt, ConsentQuestion, PromptError
+from host_app.remote_control import CONSENT_TIMEOUT, OrganizerKey, RemoteControl
 from host_app.sharer import ScreenSharer
 from protocol import messages
+from protocol.control import State as ControlState
 from protocol.keys import EpochRing
 from protocol.presenting import Event, PresentingMachine, State
 from protocol.sframe import SenderCipher
@@ -89,7 +96,10 @@ class Presenting:
         ring: EpochRing,
         events: EventSink,
         prompt: ConsentPrompt,
+        pairwise: bytes,
+        control_prompt: ConsentPrompt,
         timeout: float = PRESENT_TIMEOUT,
+        control_timeout: float = CONSENT_TIMEOUT,
     ) -> None:
         self._conn = conn
         self._session_id = session_id
@@ -103,8 +113,20 @@ class Presenting:
         self._scope: anyio.CancelScope | None = None
         self._cipher: SenderCipher | None = None
         self._send_lock = anyio.Lock()
+        #: The organizer's remote control of this screen, while it is shown.
+        self.remote = RemoteControl(
+            session_id=session_id,
+            keys=OrganizerKey(pairwise),
+            send=conn.send,
+            prompt=control_prompt,
+            events=events,
+            consent_timeout=control_timeout,
+        )
         self.sharer = ScreenSharer(
-            send_frame=self._send_frame, events=events, audience=lambda: True
+            send_frame=self._send_frame,
+            events=events,
+            audience=lambda: True,
+            on_area=self.remote.set_area,
         )
 
     @property
@@ -119,14 +141,17 @@ class Presenting:
             "present_asked",
             "The organizer asks you to share your screen: answer in the window.",
         )
-        answer = await self.prompt.ask(
-            ConsentQuestion(
-                who="The organizer",
-                what="show your screen to the session",
-                timeout=self._timeout,
-                id="present",
-            )
+        question = ConsentQuestion(
+            who="The organizer",
+            what="show your screen to the session",
+            timeout=self._timeout,
+            id="present",
         )
+        try:
+            answer = await self.prompt.ask(question)
+        except PromptError as exc:  # nobody can be asked here: that is a no
+            self._events.emit("warning", f"screenrelay: {exc}", message=str(exc))
+            answer = Answer.EXPIRED
         if self.machine.state is not State.ASKED:
             return  # withdrawn meanwhile (stopped)
         self.machine.fire(ANSWER_EVENTS[answer])
@@ -141,12 +166,23 @@ class Presenting:
             tg.start_soon(self._share)
         elif not self.machine.capturing:
             self._stop_capture()
+            if self.remote.machine.state is not ControlState.IDLE:
+                tg.start_soon(self.remote.revoke)
 
     async def stop(self) -> None:
         """This participant stops presenting: capture stops first, then the relay is told."""
         self.machine.fire(Event.STOP)
         self._stop_capture()
+        if self.remote.machine.state is not ControlState.IDLE:
+            await self.remote.revoke()
         await self._conn.send(messages.PresentAnswer(PresentAnswerKind.STOP))
+
+    async def on_control_request(self, member_id: int) -> None:
+        """Someone asks to control this screen: ask here, only while it is shown."""
+        if self.machine.capturing and self.remote.running:
+            await self.remote.on_request(member_id)
+        # Otherwise nothing is shown to control; a relay that forwards it anyway
+        # gets no answer.
 
     def on_key_update(self, tg: anyio.abc.TaskGroup) -> None:
         if self._cipher is not None:
@@ -162,6 +198,7 @@ class Presenting:
             self.sharer.request_keyframe()
 
     def _stop_capture(self) -> None:
+        self.remote.gate.close()  # no input lands on a screen no longer shown
         if self._scope is not None:
             self._scope.cancel()
             self._scope = None
@@ -175,7 +212,10 @@ class Presenting:
         with anyio.CancelScope() as scope:
             self._scope = scope
             self._events.emit("presenting", "You are sharing your screen.")
-            await self.sharer.run()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self.remote.run)
+                await self.sharer.run()
+                tg.cancel_scope.cancel()
         self._cipher = None
         self._events.emit("presenting_stopped", "You stopped sharing your screen.")
 

@@ -26,7 +26,7 @@ from protocol.wire import Credential
 from viewer_app.commands import CommandError, parse_command
 from viewer_app.control import ControlClient
 from viewer_app.events import EventSink
-from viewer_app.presenting import CommandAnswers, Presenting
+from viewer_app.presenting import PRESENT_TIMEOUT, CommandAnswers, Presenting
 from viewer_app.receiver import FrameReceiver, FrameSink
 from viewer_app.transport import EXIT_REFUSED, ClientError, RelayConnection
 
@@ -56,6 +56,8 @@ class ViewerOptions:
     tls_fingerprint: str | None = None
     #: Ask the presenter for remote control right after joining.
     request_control: bool = False
+    #: Seconds a consent prompt here (present, control) waits before it declines.
+    consent_timeout: float = PRESENT_TIMEOUT
 
 
 class Viewer:
@@ -70,6 +72,7 @@ class Viewer:
         pairwise: bytes,
         sink: EventSink,
         prompt: ConsentPrompt | None = None,
+        consent_timeout: float = PRESENT_TIMEOUT,
     ) -> None:
         self._conn = conn
         self._target = target
@@ -83,6 +86,8 @@ class Viewer:
         self.control = ControlClient(conn, target.session_id, member_id, pairwise, sink)
         #: Answers to "please present" typed as commands, unless a window asks.
         self.answers = CommandAnswers()
+        #: Answers to "may I control your screen" typed as commands, likewise.
+        self.control_answers = CommandAnswers()
         #: Presenting this participant's own screen, when asked and it agrees.
         self.presenting = Presenting(
             conn=conn,
@@ -91,6 +96,10 @@ class Viewer:
             ring=ring,
             events=sink,
             prompt=prompt if prompt is not None else self.answers,
+            pairwise=pairwise,
+            control_prompt=prompt if prompt is not None else self.control_answers,
+            timeout=consent_timeout,
+            control_timeout=consent_timeout,
         )
         self._tg: anyio.abc.TaskGroup | None = None
 
@@ -134,6 +143,9 @@ class Viewer:
             elif action.kind in ("accept_present", "decline_present"):
                 if not self.answers.answer(action.kind == "accept_present"):
                     self._events.emit("command_error", message="no request to present is waiting")
+            elif action.kind in ("accept_control", "decline_control"):
+                if not self.control_answers.answer(action.kind == "accept_control"):
+                    self._events.emit("command_error", message="no request for control is waiting")
             elif action.kind == "stop_presenting":
                 await self.presenting.stop()
             elif action.kind in ("pause", "resume", "hide", "show"):
@@ -179,6 +191,13 @@ class Viewer:
                 self.presenting.sharer.request_keyframe()
             elif isinstance(message, messages.ControlState):
                 self.control.on_state(message)
+            elif isinstance(message, messages.ControlRequest):
+                await self.presenting.on_control_request(message.member_id)
+            elif isinstance(message, messages.Input):
+                await self.presenting.remote.on_input(data)
+            elif isinstance(message, messages.ControlRelease):
+                remote = self.presenting.remote
+                await remote.on_release(remote.machine.controller)
             elif isinstance(message, messages.SessionEnded):
                 self._events.emit("session_ended", "The session has ended.", reason=message.text)
                 return
@@ -197,8 +216,14 @@ async def join(
     cafile: str | None = None,
     tls_fingerprint: str | None = None,
     rng: Callable[[int], bytes] = os.urandom,
+    prompt: ConsentPrompt | None = None,
+    consent_timeout: float = PRESENT_TIMEOUT,
 ) -> Viewer:
-    """Connect and run admission; the returned Viewer is admitted."""
+    """Connect and run admission; the returned Viewer is admitted.
+
+    ``prompt`` asks this machine's user (a window); without one, answers
+    come as scripted commands.
+    """
     conn = await RelayConnection.open(
         target.relay_url, cafile=cafile, tls_fingerprint=tls_fingerprint
     )
@@ -231,7 +256,7 @@ async def join(
         session_id=f"{target.session_id:09d}",
         member_id=reply.member_id,
     )
-    return Viewer(conn, target, reply.member_id, ring, pairwise, sink)
+    return Viewer(conn, target, reply.member_id, ring, pairwise, sink, prompt, consent_timeout)
 
 
 async def _expect(conn: RelayConnection, kind: type[_M]) -> _M:

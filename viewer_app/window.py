@@ -3,6 +3,11 @@
 The session thread hands over the newest picture only (a slot, not a queue);
 the window polls the slot and draws whatever is newest, so a slow window never
 slows decoding or backs anything up. Closing the window leaves the session.
+
+When the organizer asks this participant to present (or, while it presents,
+to control its screen), a consent window asks the person here: the host's
+`TkConsentPrompt` (keyboard-usable, focus on Decline, Accept armed after a
+moment, expiring to Decline), on a Tk thread of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Final
 from anyio.from_thread import start_blocking_portal
 from PIL import Image, ImageTk
 
+from host_app.prompt import TkConsentPrompt
 from protocol.frames import FrameHeader
 from viewer_app.decoder import Canvas
 from viewer_app.events import EventSink
@@ -56,10 +62,16 @@ class LatestPicture:
 def run_with_window(target: JoinTarget, sink: EventSink, options: ViewerOptions) -> int:
     """Join and show the presenter's screen in a window until either side ends."""
     slot = LatestPicture()
+    prompt = TkConsentPrompt()
 
     async def session() -> None:
         viewer = await join(
-            target, sink, cafile=options.cafile, tls_fingerprint=options.tls_fingerprint
+            target,
+            sink,
+            cafile=options.cafile,
+            tls_fingerprint=options.tls_fingerprint,
+            prompt=prompt,
+            consent_timeout=options.consent_timeout,
         )
         try:
             await viewer.run(slot, options)
@@ -103,7 +115,10 @@ def run_with_window(target: JoinTarget, sink: EventSink, options: ViewerOptions)
 
         root.protocol("WM_DELETE_WINDOW", lambda: future.cancel())
         root.after(POLL_MS, poll)
-        root.mainloop()
+        try:
+            root.mainloop()
+        finally:
+            prompt.close()
         try:
             future.result()
         except CancelledError:
