@@ -157,8 +157,11 @@ class Relay:
         port: int | None = None,
         tls: tuple[Path, Path] | None = None,
         command: list[str] | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
         self.workdir = workdir
+        #: More options for ``screenrelay relay``.
+        self.args = args
         self.tls = tls
         #: How to start the relay (a modified relay in some tests).
         self.command = command or SCREENRELAY
@@ -209,6 +212,7 @@ class Relay:
                 "--listen",
                 f"127.0.0.1:{self.port}",
                 *self._tls_args(),
+                *self.args,
             ],
             stdout=log,
             stderr=log,

@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 
 from tests import scenes
 from tests.conftest import SCREEN
-from tests.procs import JsonProcess, Processes
+from tests.procs import JsonProcess, Processes, Relay
 from tests.test_e2e_control import Target, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -152,6 +152,20 @@ def test_the_relay_unreachable_is_said_in_words(procs: Processes, page: Page) ->
     expect(page.locator("#error-title")).to_have_text("Cannot reach the relay", timeout=20_000)
 
 
+def test_a_refused_version_is_said_in_words(page: Page, tmp_path: Path) -> None:
+    # A relay whose policy wants a newer client than itself refuses its own page.
+    relay = Relay(tmp_path, args=("--min-client-version", "99.0.0"))
+    relay.start()
+    try:
+        page.goto(f"{relay.url}/j/123456789")
+        page.fill("#password", "whatever")
+        page.click("#join-button")
+        expect(page.locator("#error-title")).to_have_text("This page is out of date")
+        expect(page.locator("#error-text")).to_contain_text("99.0.0")
+    finally:
+        relay.stop()
+
+
 @pytest.fixture
 def target(display: str, tmp_path: Path) -> Iterator[Target]:
     scenes.show(display, scenes.desktop_picture(*SCREEN, seed=54), tmp_path / "bg.png")
@@ -189,6 +203,11 @@ def test_a_granted_browser_controls_the_host_until_ctrl_f12(
     expect(page.locator("#control-label")).to_have_text("You control the presenter's screen")
     assert target.records("button") == []
 
+    page.mouse.move(*picture_point(page, 250, 200))
+    wait_until(
+        lambda: any((r["x"], r["y"]) == (250, 200) for r in target.records("motion")),
+        what="the pointer on the target",
+    )
     page.mouse.click(*picture_point(page, 300, 250))
     page.keyboard.type("hi")
     page.keyboard.press("Enter")
