@@ -17,14 +17,12 @@
  *   4. Our own mistakes (bad arguments) throw TypeError/RangeError; what the
  *      peer sent throws ProtocolError and its subclasses.
  *
- * HKDF and HMAC are synchronous (@noble/hashes); AES-GCM is WebCrypto, so the
- * functions that wrap and unwrap are async. The AES-GCM helpers here are shared
- * with sframe.js.
+ * HKDF, HMAC-SHA256 and AES-GCM are all WebCrypto (crypto.subtle), so every
+ * function here that derives, tags, wraps or unwraps is async; their argument
+ * checks reject the returned promise (TypeError/RangeError) rather than throw.
+ * The HKDF and AES-GCM helpers here are shared with sframe.js. (SPAKE2's own
+ * internal hashing stays on @noble/hashes: see pake.js.)
  */
-
-import { hkdf as nobleHkdf } from "@noble/hashes/hkdf.js";
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 
 import { concat, equalBytes, u16, u32 } from "./bytes.js";
 import { DecryptError, ReplayError } from "./errors.js";
@@ -112,47 +110,79 @@ export function randomBytes(size, rng) {
 
 // --- HKDF, HMAC, admission keys ------------------------------------------------
 
+/** HKDF-SHA256 can give at most 255 hash lengths of output. */
+const HKDF_MAX_LENGTH = 255 * 32;
+const NO_SALT = new Uint8Array(0);
+
 /**
- * HKDF-SHA256 (RFC 5869) of `key` with no salt. Synchronous.
+ * Import `ikm` as a WebCrypto HKDF key (not extractable), to derive several
+ * outputs from one secret with hkdfDerive.
+ * @param {Uint8Array} ikm
+ * @returns {Promise<CryptoKey>}
+ */
+export function importHkdfKey(ikm) {
+  return globalThis.crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
+}
+
+/**
+ * `length` bytes of HKDF-SHA256 (RFC 5869) with no salt, from an imported key.
+ * @param {CryptoKey} key - from importHkdfKey
+ * @param {Uint8Array} info
+ * @param {number} [length]
+ * @returns {Promise<Uint8Array>}
+ */
+export async function hkdfDerive(key, info, length = KEY_SIZE) {
+  checkRange("HKDF length", length, 1, HKDF_MAX_LENGTH);
+  const params = { name: "HKDF", hash: "SHA-256", salt: NO_SALT, info };
+  return new Uint8Array(await globalThis.crypto.subtle.deriveBits(params, key, length * 8));
+}
+
+/**
+ * HKDF-SHA256 (RFC 5869) of `key` with no salt, through WebCrypto.
  * @param {Uint8Array} key
  * @param {Uint8Array} info
  * @param {number} [length]
- * @returns {Uint8Array}
+ * @returns {Promise<Uint8Array>}
  */
-export function hkdf(key, info, length = KEY_SIZE) {
-  return nobleHkdf(sha256, key, undefined, info, length);
+export async function hkdf(key, info, length = KEY_SIZE) {
+  return hkdfDerive(await importHkdfKey(key), info, length);
 }
 
 /**
  * `{confirm, pairwise}` from the SPAKE2 key `k`, bound to session and member id.
- * Synchronous.
  * @param {Uint8Array} k
  * @param {number} sessionId
  * @param {number} memberId
- * @returns {{confirm: Uint8Array, pairwise: Uint8Array}}
+ * @returns {Promise<{confirm: Uint8Array, pairwise: Uint8Array}>}
  */
-export function deriveAdmissionKeys(k, sessionId, memberId) {
+export async function deriveAdmissionKeys(k, sessionId, memberId) {
   checkKey("SPAKE2 key", k);
   checkSessionId(sessionId);
   checkJoinerId(memberId);
   const suffix = concat(u32(sessionId), u16(memberId));
-  return {
-    confirm: hkdf(k, concat(CONFIRM_INFO, suffix)),
-    pairwise: hkdf(k, concat(PAIRWISE_INFO, suffix)),
-  };
+  const key = await importHkdfKey(k);
+  const [confirm, pairwise] = await Promise.all([
+    hkdfDerive(key, concat(CONFIRM_INFO, suffix)),
+    hkdfDerive(key, concat(PAIRWISE_INFO, suffix)),
+  ]);
+  return { confirm, pairwise };
 }
 
 /**
- * `HMAC-SHA256(confirmKey, role)`. Synchronous.
+ * `HMAC-SHA256(confirmKey, role)`, through WebCrypto.
  * @param {Uint8Array} confirmKey
  * @param {"joiner" | "organizer"} role
- * @returns {Uint8Array}
+ * @returns {Promise<Uint8Array>}
  */
-export function confirmTag(confirmKey, role) {
-  const label = ROLES[role];
+export async function confirmTag(confirmKey, role) {
+  const label = Object.hasOwn(ROLES, role) ? ROLES[role] : undefined;
   if (label === undefined) throw new TypeError(`role must be "joiner" or "organizer", not ${role}`);
   checkKey("confirm key", confirmKey);
-  return hmac(sha256, confirmKey, label);
+  const subtle = globalThis.crypto.subtle;
+  const key = await subtle.importKey("raw", confirmKey, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return new Uint8Array(await subtle.sign("HMAC", key, label));
 }
 
 /**
@@ -160,10 +190,11 @@ export function confirmTag(confirmKey, role) {
  * @param {Uint8Array} confirmKey
  * @param {"joiner" | "organizer"} role
  * @param {Uint8Array} tag
- * @returns {boolean}
+ * @returns {Promise<boolean>}
  */
-export function tagMatches(confirmKey, role, tag) {
-  return tag instanceof Uint8Array && equalBytes(confirmTag(confirmKey, role), tag);
+export async function tagMatches(confirmKey, role, tag) {
+  const expected = await confirmTag(confirmKey, role);
+  return tag instanceof Uint8Array && equalBytes(expected, tag);
 }
 
 // --- AES-256-GCM through WebCrypto (shared with sframe.js) ---------------------

@@ -18,6 +18,13 @@
  *   K      = x * (Y* - pw*N) (side A) or (Y* - pw*M) (side B)
  *   key    = SHA256(SHA256(pw bytes) || SHA256(idA) || SHA256(idB) || X*_A || Y*_B || K)
  *
+ * The HKDF of "SPAKE2 pw" and the SHA-256 transcript hash are part of the
+ * SPAKE2 construction itself, not of our key schedule, so they stay synchronous
+ * on @noble/hashes (Spake2.start/finish are synchronous). Everything after the
+ * SPAKE2 key K (the confirm and pairwise keys by HKDF, the HMAC-SHA256
+ * confirmation tags) is keys.js's key schedule and runs on WebCrypto, so the
+ * handshake steps that use it are async.
+ *
  * Rules:
  *   1. A peer message must be 33 bytes, come from the other side (side byte
  *      "B" for A, "A" for B), hold a canonically encoded point on the curve
@@ -26,7 +33,10 @@
  *      ADMISSION_FAILED. (python-spake2 also accepts non-canonical point
  *      encodings; no honest peer sends one, so refusing them only refuses more.)
  *   2. Each handshake object runs once, in order; calling a step out of order,
- *      twice, or after a failure throws an Error.
+ *      twice, while an async step is still running, or after a failure throws
+ *      (or, for an async step, rejects with) an Error. An async step moves to a
+ *      transient state (FINISHING, VERIFYING, RESPONDING, CHECKING) before its
+ *      first await and leaves it only when its result is known.
  *   3. Tags are compared in constant time; the joiner trusts nothing from the
  *      organizer before verifyAdmit succeeded.
  *   4. Passwords and links are user input: bad ones throw an Error whose
@@ -432,8 +442,9 @@ function checkSecret(secret) {
  * The joiner's side: SPAKE2_A, then its tag, then the organizer's tag.
  * `secret` is normalizePassword(...) or the link's 32-byte secret.
  *
- * States: NEW -start-> STARTED -finish-> FINISHED -verifyAdmit-> ADMITTED;
- * any failure -> FAILED. Each step is taken (or refused) before any await.
+ * States: NEW -start-> STARTED -finish-> (FINISHING) FINISHED
+ * -verifyAdmit-> (VERIFYING) ADMITTED; any failure -> FAILED. Each step is
+ * taken (or refused) before any await.
  */
 export class JoinerHandshake {
   #sessionId;
@@ -455,7 +466,7 @@ export class JoinerHandshake {
     this.#spake = new Spake2("A", checkSecret(secret), idA, idB, rng);
   }
 
-  /** NEW, STARTED, FINISHED, ADMITTED or FAILED. */
+  /** NEW, STARTED, FINISHING, FINISHED, VERIFYING, ADMITTED or FAILED. */
   get state() {
     return this.#state;
   }
@@ -486,22 +497,25 @@ export class JoinerHandshake {
    * @returns {Promise<Uint8Array>}
    */
   async finish(memberId, peerMsg) {
-    this.#step("finish", "STARTED", "FINISHED");
+    this.#step("finish", "STARTED", "FINISHING");
     const spake = /** @type {Spake2} */ (this.#spake);
     this.#spake = null;
+    let tag;
     try {
       if (!Number.isInteger(memberId) || memberId <= ORGANIZER_MEMBER || memberId > U16_MAX) {
         throw new ProtocolError(`member id ${memberId} is not a joiner's`, ErrorCode.ADMISSION_FAILED);
       }
       const k = spake.finish(peerMsg);
-      const { confirm, pairwise } = deriveAdmissionKeys(k, this.#sessionId, memberId);
+      const { confirm, pairwise } = await deriveAdmissionKeys(k, this.#sessionId, memberId);
+      tag = await confirmTag(confirm, "joiner");
       this.#confirm = confirm;
       this.#pairwise = pairwise;
     } catch (err) {
       this.#state = "FAILED";
       throw err;
     }
-    return confirmTag(this.#confirm, "joiner");
+    this.#state = "FINISHED";
+    return tag;
   }
 
   /**
@@ -511,24 +525,35 @@ export class JoinerHandshake {
    * @returns {Promise<Uint8Array>}
    */
   async verifyAdmit(tag) {
-    this.#step("verifyAdmit", "FINISHED", "ADMITTED");
+    this.#step("verifyAdmit", "FINISHED", "VERIFYING");
     const confirm = this.#confirm;
     this.#confirm = new Uint8Array(0);
-    if (!tagMatches(confirm, "organizer", tag)) {
-      this.#state = "FAILED";
-      this.#pairwise = new Uint8Array(0);
+    let matches = false;
+    try {
+      matches = await tagMatches(confirm, "organizer", tag);
+    } finally {
+      if (!matches) {
+        this.#state = "FAILED";
+        this.#pairwise = new Uint8Array(0);
+      }
+    }
+    if (!matches) {
       throw new ProtocolError(
         "the organizer did not prove it knows the secret",
         ErrorCode.ADMISSION_FAILED,
       );
     }
+    this.#state = "ADMITTED";
     return this.#pairwise;
   }
 }
 
 /**
  * The organizer's side of one join attempt (SPAKE2_B), as Python's
- * OrganizerHandshake: for tests and the cross test; the page never organizes.
+ * OrganizerHandshake: for tests; the page never organizes.
+ *
+ * States: NEW -respond-> (RESPONDING) RESPONDED -check-> (CHECKING) CONFIRMED;
+ * a failure or a wrong tag -> FAILED.
  */
 export class OrganizerHandshake {
   #sessionId;
@@ -561,19 +586,25 @@ export class OrganizerHandshake {
     }
   }
 
+  /** NEW, RESPONDING, RESPONDED, CHECKING, CONFIRMED or FAILED. */
+  get state() {
+    return this.#state;
+  }
+
   /**
    * Take JoinRequest's PAKE message; return the one for PakeReply.
    * @param {Uint8Array} joinerMsg
-   * @returns {Uint8Array}
+   * @returns {Promise<Uint8Array>}
    */
-  respond(joinerMsg) {
+  async respond(joinerMsg) {
     this.#expect("NEW", "respond");
+    this.#state = "RESPONDING";
     const spake = /** @type {Spake2} */ (this.#spake);
     this.#spake = null;
     try {
       const reply = spake.start();
       const k = spake.finish(joinerMsg);
-      ({ confirm: this.#confirm, pairwise: this.#pairwise } = deriveAdmissionKeys(
+      ({ confirm: this.#confirm, pairwise: this.#pairwise } = await deriveAdmissionKeys(
         k,
         this.#sessionId,
         this.#memberId,
@@ -589,20 +620,26 @@ export class OrganizerHandshake {
   /**
    * Whether PakeConfirm's tag is right (constant time). Only once.
    * @param {Uint8Array} joinerTag
+   * @returns {Promise<boolean>}
    */
-  check(joinerTag) {
+  async check(joinerTag) {
     this.#expect("RESPONDED", "check");
-    if (tagMatches(this.#confirm, "joiner", joinerTag)) {
-      this.#state = "CONFIRMED";
-      return true;
+    this.#state = "CHECKING";
+    let matches = false;
+    try {
+      matches = await tagMatches(this.#confirm, "joiner", joinerTag);
+    } finally {
+      this.#state = matches ? "CONFIRMED" : "FAILED";
+      if (!matches) this.#confirm = this.#pairwise = new Uint8Array(0);
     }
-    this.#state = "FAILED";
-    this.#confirm = this.#pairwise = new Uint8Array(0);
-    return false;
+    return matches;
   }
 
-  /** The tag for Admit; only after check() returned true. */
-  organizerTag() {
+  /**
+   * The tag for Admit; only after check() resolved to true.
+   * @returns {Promise<Uint8Array>}
+   */
+  async organizerTag() {
     this.#expect("CONFIRMED", "organizerTag");
     return confirmTag(this.#confirm, "organizer");
   }

@@ -25,9 +25,16 @@
  *      throw ProtocolError: too short, unknown tag, over its cap
  *      (MESSAGE_TOO_LARGE), DecryptError (unknown epoch, not authentic),
  *      ReplayError.
- *   4. Frames are the hot path: CryptoKeys are imported once per (epoch,
- *      sender) that authenticated, and ciphertext goes to WebCrypto as a
- *      subarray view, never copied in JS.
+ *   4. Frames are the hot path: a receiver derives (HKDF) and imports the
+ *      AES key once per (epoch, sender) and keeps it once a message of that
+ *      sender authenticated (concurrent first messages share one derivation),
+ *      and ciphertext goes to WebCrypto as a subarray view, never copied in JS.
+ *
+ * HKDF and AES-GCM are WebCrypto, so deriving is async: SenderCipher and
+ * InputSealer check their arguments synchronously in the constructor (and
+ * rekey) but derive their key and salt on the first seal() of an epoch; the
+ * epoch, counter and the derivation they seal with are all fixed before the
+ * first await.
  *
  * Counters are BigInt; epochs, grants, sender ids and session ids are numbers.
  */
@@ -45,8 +52,9 @@ import {
   checkSessionId,
   gcmDecrypt,
   gcmEncrypt,
-  hkdf,
+  hkdfDerive,
   importAesKey,
+  importHkdfKey,
 } from "./keys.js";
 import {
   DOMAIN,
@@ -78,40 +86,85 @@ const TAG_NAMES = new Map(Object.entries(Tag).map(([name, value]) => [value, nam
  */
 
 /**
+ * The raw key and salt of `sender`, by HKDF-SHA256 (WebCrypto) from `secret`.
  * @param {Uint8Array} secret
  * @param {Uint8Array} keyInfo
  * @param {Uint8Array} saltInfo
  * @param {number} sender
- * @returns {{key: Uint8Array, salt: Uint8Array}}
+ * @returns {Promise<{key: Uint8Array, salt: Uint8Array}>}
  */
-function derive(secret, keyInfo, saltInfo, sender) {
+async function derive(secret, keyInfo, saltInfo, sender) {
   const label = u16(sender);
-  return {
-    key: hkdf(secret, concat(keyInfo, label), KEY_SIZE),
-    salt: hkdf(secret, concat(saltInfo, label), NONCE_SIZE),
-  };
+  const ikm = await importHkdfKey(secret);
+  const [key, salt] = await Promise.all([
+    hkdfDerive(ikm, concat(keyInfo, label), KEY_SIZE),
+    hkdfDerive(ikm, concat(saltInfo, label), NONCE_SIZE),
+  ]);
+  return { key, salt };
 }
 
 /**
- * `{key, salt}` of `sender` in the epoch of `epochKey`. Synchronous.
+ * Like derive, with the key imported for AES-GCM (what the ciphers keep).
+ * @param {Uint8Array} secret
+ * @param {Uint8Array} keyInfo
+ * @param {Uint8Array} saltInfo
+ * @param {number} sender
+ * @returns {Promise<{key: CryptoKey, salt: Uint8Array}>}
+ */
+async function deriveCipherKeys(secret, keyInfo, saltInfo, sender) {
+  const { key, salt } = await derive(secret, keyInfo, saltInfo, sender);
+  return { key: await importAesKey(key), salt };
+}
+
+/**
+ * `{key, salt}` of `sender` in the epoch of `epochKey`.
  * @param {Uint8Array} epochKey
  * @param {number} sender
+ * @returns {Promise<{key: Uint8Array, salt: Uint8Array}>}
  */
-export function deriveSenderKeys(epochKey, sender) {
+export async function deriveSenderKeys(epochKey, sender) {
   checkKey("epoch key", epochKey);
   checkRange("sender", sender, 0, U16_MAX);
   return derive(epochKey, KEY_INFO, SALT_INFO, sender);
 }
 
 /**
- * `{key, salt}` that seal the Input of controller `sender`. Synchronous.
+ * `{key, salt}` that seal the Input of controller `sender`.
  * @param {Uint8Array} pairwise
  * @param {number} sender
+ * @returns {Promise<{key: Uint8Array, salt: Uint8Array}>}
  */
-export function inputKeys(pairwise, sender) {
+export async function inputKeys(pairwise, sender) {
   checkKey("pairwise key", pairwise);
   checkRange("sender", sender, ORGANIZER_MEMBER, U16_MAX);
   return derive(pairwise, INPUT_KEY_INFO, INPUT_SALT_INFO, sender);
+}
+
+/**
+ * Derive on first use, once: `get()` returns the same promise every time.
+ * Holds its own copy of the secret until the derivation starts.
+ * @template T
+ */
+class Lazy {
+  /** @type {(() => Promise<T>) | null} */
+  #start;
+  /** @type {Promise<T> | null} */
+  #promise = null;
+
+  /** @param {() => Promise<T>} start */
+  constructor(start) {
+    this.#start = start;
+  }
+
+  /** @returns {Promise<T>} */
+  get() {
+    if (this.#promise === null) {
+      const start = /** @type {() => Promise<T>} */ (this.#start);
+      this.#start = null;
+      this.#promise = start();
+    }
+    return this.#promise;
+  }
 }
 
 /**
@@ -194,16 +247,19 @@ export function readSealedHeader(message) {
 }
 
 /**
- * header || AES-GCM(plaintext), after the cap check of the header's tag.
- * @param {Promise<CryptoKey>} key
- * @param {Uint8Array} nonce
+ * header || AES-GCM(plaintext) with the key and salt `keys` resolves to; the
+ * nonce is salt XOR (high u32 || header counter).
+ * @param {Promise<{key: CryptoKey, salt: Uint8Array}>} keys
+ * @param {number} high - 0 for frames, the grant for Input
  * @param {Uint8Array} prefix
  * @param {SealedHeader} header
  * @param {Uint8Array} plaintext
  */
-async function sealMessage(key, nonce, prefix, header, plaintext) {
+async function sealMessage(keys, high, prefix, header, plaintext) {
   const packed = packHeader(header);
-  const ciphertext = await gcmEncrypt(await key, nonce, plaintext, concat(prefix, packed));
+  const { key, salt } = await keys;
+  const nonce = makeNonce(salt, high, header.counter);
+  const ciphertext = await gcmEncrypt(key, nonce, plaintext, concat(prefix, packed));
   // WebCrypto has no encrypt-into: this is the one copy JS adds.
   const message = new Uint8Array(SEALED_HEADER_SIZE + ciphertext.length);
   message.set(packed, 0);
@@ -228,10 +284,8 @@ export class SenderCipher {
   #prefix;
   #sender;
   #epoch = -1;
-  /** @type {Promise<CryptoKey>} */
-  #key = /** @type {any} */ (null);
-  /** @type {Uint8Array} */
-  #salt = new Uint8Array(NONCE_SIZE);
+  /** @type {Lazy<{key: CryptoKey, salt: Uint8Array}>} the current epoch's key and salt */
+  #keys = /** @type {any} */ (null);
   #counter = 0n;
 
   /**
@@ -254,10 +308,11 @@ export class SenderCipher {
    */
   #install(epoch, epochKey) {
     checkRange("epoch", epoch, 0, U32_MAX);
-    const { key, salt } = deriveSenderKeys(epochKey, this.#sender);
+    checkKey("epoch key", epochKey);
+    const secret = epochKey.slice(); // derived later: the caller may reuse its buffer
+    const sender = this.#sender;
+    this.#keys = new Lazy(() => deriveCipherKeys(secret, KEY_INFO, SALT_INFO, sender));
     this.#epoch = epoch;
-    this.#key = importAesKey(key);
-    this.#salt = salt;
     this.#counter = 0n;
   }
 
@@ -298,7 +353,8 @@ export class SenderCipher {
     if (counter > MAX_COUNTER) throw new RangeError("the message counter is exhausted; rekey first");
     this.#counter = counter + 1n; // reserved before any await
     const header = { tag, epoch: this.#epoch, sender: this.#sender, counter, flags };
-    return sealMessage(this.#key, makeNonce(this.#salt, 0, counter), this.#prefix, header, plaintext);
+    // The epoch's keys are taken now too, so a rekey() meanwhile changes nothing here.
+    return sealMessage(this.#keys.get(), 0, this.#prefix, header, plaintext);
   }
 }
 
@@ -313,6 +369,13 @@ export class ReceiverCipher {
   #ring;
   /** @type {Map<number, Map<number, SenderState>>} epoch -> sender -> state */
   #senders = new Map();
+  /**
+   * Derivations under way for (epoch, sender)s with no state yet, so that
+   * concurrent first messages share one; dropped when the open that started
+   * it ends (its result lives on in the SenderState if a message authenticated).
+   * @type {Map<number, Promise<{key: CryptoKey, salt: Uint8Array}>>} epoch * 2^16 + sender -> keys
+   */
+  #deriving = new Map();
 
   /**
    * @param {number} sessionId
@@ -345,9 +408,7 @@ export class ReceiverCipher {
     if (known !== undefined) {
       ({ key, salt } = known);
     } else {
-      const derived = deriveSenderKeys(epochKey, sender);
-      key = await importAesKey(derived.key);
-      salt = derived.salt;
+      ({ key, salt } = await this.#derive(epoch, sender, epochKey));
     }
     const plaintext = await gcmDecrypt(
       key,
@@ -356,7 +417,8 @@ export class ReceiverCipher {
       concat(this.#prefix, bytes.subarray(0, SEALED_HEADER_SIZE)),
       "the sealed message",
     );
-    // Another open() may have run meanwhile: check and record with no await between.
+    // Other open() calls may have run during the awaits: check and record with
+    // no await between.
     let state = this.#senders.get(epoch)?.get(sender);
     if (state !== undefined && counter <= state.last) throw this.#replay(header, state.last);
     if (state === undefined) {
@@ -365,6 +427,26 @@ export class ReceiverCipher {
     }
     state.last = counter;
     return { header, plaintext };
+  }
+
+  /**
+   * The AES key and salt of `sender` in `epoch`, shared with any open() that
+   * is deriving them already.
+   * @param {number} epoch
+   * @param {number} sender
+   * @param {Uint8Array} epochKey
+   */
+  async #derive(epoch, sender, epochKey) {
+    const id = epoch * 0x10000 + sender;
+    const pending = this.#deriving.get(id);
+    if (pending !== undefined) return pending;
+    const keys = deriveCipherKeys(epochKey, KEY_INFO, SALT_INFO, sender);
+    this.#deriving.set(id, keys);
+    try {
+      return await keys;
+    } finally {
+      if (this.#deriving.get(id) === keys) this.#deriving.delete(id);
+    }
   }
 
   /**
@@ -402,9 +484,8 @@ export class ReceiverCipher {
 export class InputSealer {
   #prefix;
   #sender;
-  /** @type {Promise<CryptoKey>} */
-  #key;
-  #salt;
+  /** @type {Lazy<{key: CryptoKey, salt: Uint8Array}>} */
+  #keys;
   #grant = 0;
   #counter = 0n;
 
@@ -415,11 +496,12 @@ export class InputSealer {
    */
   constructor(sessionId, pairwise, senderId) {
     checkSessionId(sessionId);
-    const { key, salt } = inputKeys(pairwise, senderId);
+    checkKey("pairwise key", pairwise);
+    checkRange("sender", senderId, ORGANIZER_MEMBER, U16_MAX);
+    const secret = pairwise.slice(); // derived later: the caller may reuse its buffer
     this.#prefix = aadPrefix(sessionId);
     this.#sender = senderId;
-    this.#key = importAesKey(key);
-    this.#salt = salt;
+    this.#keys = new Lazy(() => deriveCipherKeys(secret, INPUT_KEY_INFO, INPUT_SALT_INFO, senderId));
   }
 
   /** The grant the last message was sealed under; 0 before the first. */
@@ -450,6 +532,6 @@ export class InputSealer {
     this.#grant = grant; // reserved before any await
     this.#counter = counter + 1n;
     const header = { tag: Tag.INPUT, epoch: grant, sender: this.#sender, counter, flags: 0 };
-    return sealMessage(this.#key, makeNonce(this.#salt, grant, counter), this.#prefix, header, plaintext);
+    return sealMessage(this.#keys.get(), grant, this.#prefix, header, plaintext);
   }
 }

@@ -1,9 +1,14 @@
 // The key schedule of src/keys.js against tests/golden/crypto_vectors.json:
-// HKDF, admission keys and tags, wrapped epoch keys, the epoch ring.
+// HKDF, admission keys and tags (all WebCrypto, so async), wrapped epoch
+// keys, the epoch ring.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+
+import { hkdf as nobleHkdf } from "@noble/hashes/hkdf.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 
 import { fromHex, toHex } from "../src/bytes.js";
 import { DecryptError, ReplayError } from "../src/errors.js";
@@ -37,34 +42,51 @@ function scripted(...chunks) {
   };
 }
 
-test("golden HKDF-SHA256 without salt", () => {
+test("golden HKDF-SHA256 without salt", async () => {
   assert.equal(VECTORS.hkdf.length, 4);
   for (const c of VECTORS.hkdf) {
-    assert.equal(toHex(hkdf(fromHex(c.key), fromHex(c.info), c.length)), c.okm);
+    assert.equal(toHex(await hkdf(fromHex(c.key), fromHex(c.info), c.length)), c.okm);
   }
-  assert.equal(hkdf(new Uint8Array(32), new Uint8Array(0)).length, 32);
+  assert.equal((await hkdf(new Uint8Array(32), new Uint8Array(0))).length, 32);
+  await assert.rejects(hkdf(new Uint8Array(32), new Uint8Array(0), 0), RangeError);
+  await assert.rejects(hkdf(new Uint8Array(32), new Uint8Array(0), 255 * 32 + 1), RangeError);
 });
 
-test("golden admission keys and confirmation tags from a fixed K", () => {
+test("WebCrypto HKDF and HMAC agree with @noble/hashes", async () => {
+  for (const [keySize, infoSize, length] of [[32, 0, 1], [32, 40, 12], [16, 7, 100], [64, 1, 8160]]) {
+    const key = crypto.getRandomValues(new Uint8Array(keySize));
+    const info = crypto.getRandomValues(new Uint8Array(infoSize));
+    assert.deepEqual(await hkdf(key, info, length), nobleHkdf(sha256, key, undefined, info, length));
+  }
+  const confirm = crypto.getRandomValues(new Uint8Array(32));
+  for (const role of ["joiner", "organizer"]) {
+    assert.deepEqual(await confirmTag(confirm, role), hmac(sha256, confirm, new TextEncoder().encode(role)));
+  }
+});
+
+test("golden admission keys and confirmation tags from a fixed K", async () => {
   const c = VECTORS.admission;
-  const { confirm, pairwise } = deriveAdmissionKeys(fromHex(c.K), c.session_id, c.member_id);
+  const { confirm, pairwise } = await deriveAdmissionKeys(fromHex(c.K), c.session_id, c.member_id);
   assert.equal(toHex(confirm), c.confirm_key);
   assert.equal(toHex(pairwise), c.pairwise_key);
-  assert.equal(toHex(confirmTag(confirm, "joiner")), c.joiner_tag);
-  assert.equal(toHex(confirmTag(confirm, "organizer")), c.organizer_tag);
-  assert.ok(tagMatches(confirm, "organizer", fromHex(c.organizer_tag)));
-  assert.ok(!tagMatches(confirm, "organizer", fromHex(c.joiner_tag)));
-  assert.ok(!tagMatches(confirm, "joiner", fromHex(c.joiner_tag).subarray(1)));
-  assert.throws(() => confirmTag(confirm, "relay"), TypeError);
+  assert.equal(toHex(await confirmTag(confirm, "joiner")), c.joiner_tag);
+  assert.equal(toHex(await confirmTag(confirm, "organizer")), c.organizer_tag);
+  assert.equal(await tagMatches(confirm, "organizer", fromHex(c.organizer_tag)), true);
+  assert.equal(await tagMatches(confirm, "organizer", fromHex(c.joiner_tag)), false);
+  assert.equal(await tagMatches(confirm, "joiner", fromHex(c.joiner_tag).subarray(1)), false);
+  assert.equal(await tagMatches(confirm, "joiner", undefined), false);
+  await assert.rejects(confirmTag(confirm, "relay"), TypeError);
+  await assert.rejects(confirmTag(confirm, "toString"), TypeError);
+  await assert.rejects(confirmTag(new Uint8Array(31), "joiner"), TypeError);
 });
 
-test("admission keys refuse bad arguments", () => {
+test("admission keys refuse bad arguments", async () => {
   const k = new Uint8Array(32);
-  assert.throws(() => deriveAdmissionKeys(new Uint8Array(31), 123456789, 2), TypeError);
-  assert.throws(() => deriveAdmissionKeys(k, 99999999, 2), RangeError);
-  assert.throws(() => deriveAdmissionKeys(k, 123456789, 1), RangeError);
-  assert.throws(() => deriveAdmissionKeys(k, 123456789, 65536), RangeError);
-  assert.throws(() => deriveAdmissionKeys(k, 123456789, 2.5), TypeError);
+  await assert.rejects(deriveAdmissionKeys(new Uint8Array(31), 123456789, 2), TypeError);
+  await assert.rejects(deriveAdmissionKeys(k, 99999999, 2), RangeError);
+  await assert.rejects(deriveAdmissionKeys(k, 123456789, 1), RangeError);
+  await assert.rejects(deriveAdmissionKeys(k, 123456789, 65536), RangeError);
+  await assert.rejects(deriveAdmissionKeys(k, 123456789, 2.5), TypeError);
 });
 
 test("golden wrapped epoch key, both ways", async () => {

@@ -75,10 +75,11 @@ for (const c of VECTORS.spake2) {
       scripted(fromHex(c.entropy_b)),
     );
     assert.equal(toHex(joiner.start()), c.msg_a);
-    assert.equal(toHex(organizer.respond(fromHex(c.msg_a))), c.msg_b);
+    assert.equal(toHex(await organizer.respond(fromHex(c.msg_a))), c.msg_b);
     assert.equal(toHex(await joiner.finish(c.member_id, fromHex(c.msg_b))), c.joiner_tag);
-    assert.ok(organizer.check(fromHex(c.joiner_tag)));
-    assert.equal(toHex(organizer.organizerTag()), c.organizer_tag);
+    assert.equal(await organizer.check(fromHex(c.joiner_tag)), true);
+    assert.equal(organizer.state, "CONFIRMED");
+    assert.equal(toHex(await organizer.organizerTag()), c.organizer_tag);
     assert.equal(toHex(await joiner.verifyAdmit(fromHex(c.organizer_tag))), c.pairwise_key);
     assert.equal(toHex(organizer.pairwiseKey), c.pairwise_key);
     assert.equal(joiner.state, "ADMITTED");
@@ -93,7 +94,7 @@ for (const c of VECTORS.spake2) {
     const b = spake2B(secret, fromHex(c.id_a), fromHex(c.id_b), scripted(fromHex(c.entropy_b)));
     assert.equal(toHex(b.start()), c.msg_b);
     assert.equal(toHex(b.finish(fromHex(c.msg_a))), c.K);
-    const { confirm, pairwise } = deriveAdmissionKeys(fromHex(c.K), c.session_id, c.member_id);
+    const { confirm, pairwise } = await deriveAdmissionKeys(fromHex(c.K), c.session_id, c.member_id);
     assert.equal(toHex(confirm), c.confirm_key);
     assert.equal(toHex(pairwise), c.pairwise_key);
   });
@@ -160,15 +161,16 @@ test("full admission in JS; a wrong password fails on both sides", async () => {
   const secret = normalizePassword("ABCD-efgh-ijkl");
   const joiner = new JoinerHandshake(SESSION, secret);
   const organizer = new OrganizerHandshake(SESSION, 7, secret);
-  const tag = await joiner.finish(7, organizer.respond(joiner.start()));
-  assert.ok(organizer.check(tag));
-  assert.deepEqual(await joiner.verifyAdmit(organizer.organizerTag()), organizer.pairwiseKey);
+  const tag = await joiner.finish(7, await organizer.respond(joiner.start()));
+  assert.equal(await organizer.check(tag), true);
+  assert.deepEqual(await joiner.verifyAdmit(await organizer.organizerTag()), organizer.pairwiseKey);
 
   const wrong = new JoinerHandshake(SESSION, normalizePassword("abcd-efgh-ijkm"));
   const org2 = new OrganizerHandshake(SESSION, 7, secret);
-  const tag2 = await wrong.finish(7, org2.respond(wrong.start()));
-  assert.equal(org2.check(tag2), false);
-  assert.throws(() => org2.organizerTag(), /cannot organizerTag in state FAILED/);
+  const tag2 = await wrong.finish(7, await org2.respond(wrong.start()));
+  assert.equal(await org2.check(tag2), false);
+  assert.equal(org2.state, "FAILED");
+  await assert.rejects(org2.organizerTag(), /cannot organizerTag in state FAILED/);
   await admissionFails(() => wrong.verifyAdmit(new Uint8Array(32)), /did not prove/);
   assert.equal(wrong.state, "FAILED");
 });
@@ -177,8 +179,8 @@ test("a relay that lies about the member id makes confirmation fail", async () =
   const secret = normalizePassword("abcd-efgh-ijkl");
   const joiner = new JoinerHandshake(SESSION, secret);
   const organizer = new OrganizerHandshake(SESSION, 3, secret);
-  const tag = await joiner.finish(4, organizer.respond(joiner.start()));
-  assert.equal(organizer.check(tag), false);
+  const tag = await joiner.finish(4, await organizer.respond(joiner.start()));
+  assert.equal(await organizer.check(tag), false);
 });
 
 test("verifyAdmit refuses a wrong, short or missing organizer tag", async () => {
@@ -206,11 +208,11 @@ test("JoinerHandshake refuses steps out of order", async () => {
   j.start();
   assert.throws(() => j.start(), /cannot start in state STARTED/);
   const o = new OrganizerHandshake(SESSION, 2, secret);
-  const reply = o.respond(new JoinerHandshake(SESSION, secret).start());
+  const reply = await o.respond(new JoinerHandshake(SESSION, secret).start());
   await j.finish(2, reply);
   await assert.rejects(j.finish(2, reply), /cannot finish in state FINISHED/);
-  assert.throws(() => o.respond(reply), /cannot respond in state RESPONDED/);
-  assert.throws(() => o.organizerTag(), /cannot organizerTag in state RESPONDED/);
+  await assert.rejects(o.respond(reply), /cannot respond in state RESPONDED/);
+  await assert.rejects(o.organizerTag(), /cannot organizerTag in state RESPONDED/);
   assert.throws(() => o.pairwiseKey, /cannot pairwiseKey in state RESPONDED/);
 
   // A failed finish spends the object.
@@ -221,11 +223,49 @@ test("JoinerHandshake refuses steps out of order", async () => {
   await assert.rejects(k.verifyAdmit(new Uint8Array(32)), /cannot verifyAdmit in state FAILED/);
 });
 
+test("async steps refuse a second call while the first is still running", async () => {
+  const c = VECTORS.spake2[0];
+  const secret = fromHex(c.secret);
+  const joiner = new JoinerHandshake(c.session_id, secret, scripted(fromHex(c.entropy_a)));
+  joiner.start();
+  const finishing = joiner.finish(c.member_id, fromHex(c.msg_b));
+  assert.equal(joiner.state, "FINISHING");
+  await assert.rejects(joiner.finish(c.member_id, fromHex(c.msg_b)), /cannot finish in state FINISHING/);
+  await assert.rejects(joiner.verifyAdmit(fromHex(c.organizer_tag)), /cannot verifyAdmit in state FINISHING/);
+  assert.equal(toHex(await finishing), c.joiner_tag);
+  assert.equal(joiner.state, "FINISHED");
+  const verifying = joiner.verifyAdmit(fromHex(c.organizer_tag));
+  assert.equal(joiner.state, "VERIFYING"); // not ADMITTED before the tag is checked
+  await assert.rejects(joiner.verifyAdmit(fromHex(c.organizer_tag)), /cannot verifyAdmit in state VERIFYING/);
+  assert.equal(toHex(await verifying), c.pairwise_key);
+  assert.equal(joiner.state, "ADMITTED");
+
+  const organizer = new OrganizerHandshake(c.session_id, c.member_id, secret, scripted(fromHex(c.entropy_b)));
+  const responding = organizer.respond(fromHex(c.msg_a));
+  assert.equal(organizer.state, "RESPONDING");
+  await assert.rejects(organizer.respond(fromHex(c.msg_a)), /cannot respond in state RESPONDING/);
+  await assert.rejects(organizer.check(fromHex(c.joiner_tag)), /cannot check in state RESPONDING/);
+  assert.equal(toHex(await responding), c.msg_b);
+  const checking = organizer.check(fromHex(c.joiner_tag));
+  assert.equal(organizer.state, "CHECKING");
+  await assert.rejects(organizer.organizerTag(), /cannot organizerTag in state CHECKING/);
+  assert.throws(() => organizer.pairwiseKey, /cannot pairwiseKey in state CHECKING/);
+  assert.equal(await checking, true);
+  assert.equal(toHex(organizer.pairwiseKey), c.pairwise_key);
+});
+
+test("a failed organizer respond spends the object", async () => {
+  const o = new OrganizerHandshake(SESSION, 2, normalizePassword("abcd"));
+  await admissionFails(() => o.respond(new Uint8Array(33)));
+  assert.equal(o.state, "FAILED");
+  await assert.rejects(o.check(new Uint8Array(32)), /cannot check in state FAILED/);
+});
+
 test("JoinerHandshake refuses a member id that is not a joiner's", async () => {
   for (const id of [0, 1, 65536, 2.5]) {
     const j = new JoinerHandshake(SESSION, normalizePassword("abcd"));
     const o = new OrganizerHandshake(SESSION, 2, normalizePassword("abcd"));
-    const reply = o.respond(j.start());
+    const reply = await o.respond(j.start());
     await admissionFails(() => j.finish(id, reply), /not a joiner's/);
   }
 });

@@ -43,15 +43,18 @@ const isA = (cls) => (err) => {
   return true;
 };
 
-test("golden sender keys and input keys", () => {
-  const { key, salt } = deriveSenderKeys(fromHex(FRAMES.epoch_key), FRAMES.sender);
+test("golden sender keys and input keys", async () => {
+  const { key, salt } = await deriveSenderKeys(fromHex(FRAMES.epoch_key), FRAMES.sender);
   assert.equal(toHex(key), FRAMES.sender_key);
   assert.equal(toHex(salt), FRAMES.sender_salt);
-  const input = inputKeys(fromHex(INPUT.pairwise_key), INPUT.sender);
+  const input = await inputKeys(fromHex(INPUT.pairwise_key), INPUT.sender);
   assert.equal(toHex(input.key), INPUT.input_key);
   assert.equal(toHex(input.salt), INPUT.input_salt);
   assert.equal(INPUT.pairwise_key, VECTORS.spake2[0].pairwise_key);
-  assert.throws(() => inputKeys(fromHex(INPUT.pairwise_key), 0), RangeError);
+  await assert.rejects(inputKeys(fromHex(INPUT.pairwise_key), 0), RangeError);
+  await assert.rejects(inputKeys(new Uint8Array(16), 2), TypeError);
+  await assert.rejects(deriveSenderKeys(fromHex(FRAMES.epoch_key), 65536), RangeError);
+  await assert.rejects(deriveSenderKeys(new Uint8Array(31), 1), TypeError);
 });
 
 test("golden sealed frames: SenderCipher seals them, ReceiverCipher opens them", async () => {
@@ -214,6 +217,53 @@ test("malformed sealed messages: too short, unknown tag, over the cap", async ()
   await assert.rejects(receiver.open("not bytes"), TypeError);
 });
 
+test("concurrent first seals share one derivation and never share a counter", async () => {
+  const key = fromHex(FRAMES.epoch_key);
+  const sender = new SenderCipher(SESSION, FRAMES.epoch, key, FRAMES.sender);
+  key.fill(0); // the cipher derives later, from its own copy
+  const sealed = await Promise.all(
+    FRAMES.frames.slice(0, 3).map((f) => sender.seal(FRAMES.tag, f.flags, fromHex(f.plaintext))),
+  );
+  assert.deepEqual(sealed.map(toHex), FRAMES.frames.slice(0, 3).map((f) => f.message));
+
+  const sealer = new InputSealer(INPUT.session_id, fromHex(INPUT.pairwise_key), INPUT.sender);
+  const body = fromHex(INPUT.messages[0].plaintext);
+  const many = await Promise.all([0, 1, 2].map(() => sealer.seal(5, body)));
+  assert.deepEqual(many.map((m) => readSealedHeader(m).counter), [0n, 1n, 2n]);
+});
+
+test("a rekey while seals are pending does not move them to the new epoch", async () => {
+  const k1 = crypto.getRandomValues(new Uint8Array(32));
+  const k2 = crypto.getRandomValues(new Uint8Array(32));
+  const sender = new SenderCipher(SESSION, 1, k1, 1);
+  const first = sender.seal(Tag.FRAME, 0, new Uint8Array([1])); // not awaited yet
+  sender.rekey(2, k2);
+  const second = sender.seal(Tag.FRAME, 0, new Uint8Array([2]));
+  const ring = new EpochRing();
+  ring.install(1, k1);
+  ring.install(2, k2);
+  const receiver = new ReceiverCipher(SESSION, ring);
+  const a = await receiver.open(await first);
+  const b = await receiver.open(await second);
+  assert.deepEqual([a.header.epoch, a.header.counter, a.plaintext], [1, 0n, new Uint8Array([1])]);
+  assert.deepEqual([b.header.epoch, b.header.counter, b.plaintext], [2, 0n, new Uint8Array([2])]);
+});
+
+test("concurrent first messages of a new sender: no counter accepted twice", async () => {
+  const { receiver } = receiverFor();
+  const messages = FRAMES.frames.map((f) => fromHex(f.message));
+  const results = await Promise.allSettled([...messages, ...messages].map((m) => receiver.open(m)));
+  // Which lower counters survive depends on the order decryptions finish in;
+  // none is accepted twice, the highest is always accepted, the rest are replays.
+  const accepted = results.filter((r) => r.status === "fulfilled").map((r) => r.value.header.counter);
+  assert.equal(new Set(accepted).size, accepted.length);
+  assert.ok(accepted.includes(MAX_COUNTER));
+  for (const r of results.filter((r) => r.status === "rejected")) {
+    assert.ok(r.reason instanceof ReplayError, `${r.reason}`);
+  }
+  await assert.rejects(receiver.open(messages.at(-1)), isA(ReplayError));
+});
+
 test("concurrent opens of one message: exactly one is accepted", async () => {
   const { receiver } = receiverFor();
   const message = fromHex(FRAMES.frames[1].message);
@@ -228,6 +278,8 @@ test("SenderCipher refuses bad arguments", async () => {
   const key = new Uint8Array(32);
   assert.throws(() => new SenderCipher(SESSION, 0, key, 0), RangeError);
   assert.throws(() => new SenderCipher(SESSION, 0, new Uint8Array(16), 1), TypeError);
+  assert.throws(() => new SenderCipher(SESSION, 0, "key", 1), TypeError);
+  assert.throws(() => new SenderCipher(SESSION, -1, key, 1), RangeError);
   assert.throws(() => new SenderCipher(1, 0, key, 1), RangeError);
   const s = new SenderCipher(SESSION, 0, key, 1);
   await assert.rejects(s.seal(0x99, 0, new Uint8Array(0)), TypeError);
@@ -237,4 +289,15 @@ test("SenderCipher refuses bad arguments", async () => {
   assert.equal(s.counter, 0n);
   const ok = await s.seal(Tag.FRAME, 0, concat(new Uint8Array(3)));
   assert.equal(readSealedHeader(ok).counter, 0n);
+  assert.throws(() => s.rekey(1, new Uint8Array(31)), TypeError);
+  assert.equal(s.epoch, 0);
+});
+
+test("InputSealer refuses bad arguments in its constructor", () => {
+  const pairwise = new Uint8Array(32);
+  assert.throws(() => new InputSealer(SESSION, new Uint8Array(31), 2), TypeError);
+  assert.throws(() => new InputSealer(SESSION, "key", 2), TypeError);
+  assert.throws(() => new InputSealer(SESSION, pairwise, 0), RangeError);
+  assert.throws(() => new InputSealer(SESSION, pairwise, 65536), RangeError);
+  assert.throws(() => new InputSealer(99, pairwise, 2), RangeError);
 });
