@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what screenrelay needs on Debian (12+): system packages for the
-# tests' virtual display and browser, then the Python environment in .venv.
+# tests' virtual display and browser (and x11vnc, the baseline of
+# benchmarks/vnc_compare.py), then the Python environment in .venv.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3 python3-venv python3-tk xvfb xdotool x11-utils imagemagick chromium)
+APT_PACKAGES=(python3 python3-venv python3-tk xvfb xdotool x11-utils imagemagick chromium x11vnc)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
