@@ -11,7 +11,11 @@ and 95th percentile over ``--runs`` runs (after a few warm-up runs):
 - tile diff: ``TileEncoder.changed_tiles`` (64x64 tiles);
 - encode and decode (``Canvas.apply``) of a typing-sized change (one tile),
   a full-screen change (the desktop scrolled), and a key frame;
-- grab + encode of an unchanged screen (what an idle host does per tick).
+- grab + encode of an unchanged screen (what an idle host does per tick);
+- scrolling a long document (real text) in a 1500x920 window at 1080p, 48
+  rows (three lines) per frame: bytes per frame, encode and decode time,
+  with and without move detection (``TileEncoder(moves=...)``); every
+  decoded picture is checked to be the exact one.
 
 Prints a table and writes benchmarks/results/codec_micro.json. The machine
 may be shared: the load average before and after is recorded with the results.
@@ -39,6 +43,7 @@ from PIL import Image, ImageDraw
 
 from host_app.capture import MssSource
 from host_app.encoder import TileEncoder
+from tests.scenes import text_page
 from tests.xvfb import running_xvfb
 from viewer_app.decoder import Canvas
 
@@ -237,6 +242,64 @@ def run(runs: int) -> list[dict[str, Any]]:
                 assert idle.encode(source.grab(), keyframe=False, seq=1, capture_ns=0) is None
 
             add("grab + encode, screen unchanged", measure(idle_tick, runs), note="zero-copy")
+    rows.extend(scroll_rows(runs))
+    return rows
+
+
+#: The scrolled document window: left, top, width, height; rows per frame.
+SCROLL_BOX = (200, 80, 1500, 920)
+SCROLL_STEP = 48
+
+
+def scroll_rows(runs: int) -> list[dict[str, Any]]:
+    """Encode and decode ``runs`` frames of a document scrolling by
+    ``SCROLL_STEP`` rows, with and without moves."""
+    left, top, width, height = SCROLL_BOX
+    page = text_page(width, height + SCROLL_STEP * (runs + WARMUP + 1), seed=7)
+    page_bgrx = np.zeros((*page.shape[:2], 4), np.uint8)
+    page_bgrx[..., :3] = page[..., ::-1]
+    desk = np.zeros((HEIGHT, WIDTH, 4), np.uint8)
+    desk[..., :3] = np.asarray(desktop(2))[..., ::-1]
+    picture = desk.copy()
+    rows: list[dict[str, Any]] = []
+    for moves in (True, False):
+        encoder = TileEncoder(WIDTH, HEIGHT, moves=moves)
+        canvas = Canvas()
+        picture[top : top + height, left : left + width] = page_bgrx[:height]
+        key = encoder.encode(picture, keyframe=True, seq=0, capture_ns=0)
+        assert key is not None
+        canvas.apply(key)
+        encode_ms, decode_ms, sizes = [], [], []
+        for n in range(1, runs + WARMUP + 1):
+            offset = n * SCROLL_STEP
+            picture[top : top + height, left : left + width] = page_bgrx[offset : offset + height]
+            started = time.perf_counter_ns()
+            payload = encoder.encode(picture, keyframe=False, seq=n, capture_ns=0)
+            encoded = time.perf_counter_ns()
+            assert payload is not None
+            canvas.apply(payload)
+            decoded = time.perf_counter_ns()
+            assert canvas.picture is not None and np.array_equal(canvas.picture, picture)
+            if n > WARMUP:
+                encode_ms.append((encoded - started) / 1e6)
+                decode_ms.append((decoded - encoded) / 1e6)
+                sizes.append(len(payload))
+        label = "with moves" if moves else "no moves"
+        stats = encoder.statistics()
+        moved = stats.moved_pixels // (runs + WARMUP)
+        note = f"{np.mean(sizes) / 1000:.1f} KB mean; moved {moved:,} px/frame"
+        for name, times in (("encode", encode_ms), ("decode", decode_ms)):
+            values = np.asarray(times)
+            rows.append(
+                {
+                    "name": f"{name}: scroll 48 rows, {label}",
+                    "median_ms": float(np.median(values)),
+                    "p95_ms": float(np.percentile(values, 95)),
+                    "min_ms": float(values.min()),
+                    "bytes": int(np.median(sizes)),
+                    "note": note if name == "encode" else "",
+                }
+            )
     return rows
 
 

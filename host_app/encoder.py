@@ -6,6 +6,12 @@ narrower), merges horizontally adjacent changed tiles of one tile row into
 one rect, and packs the changed pixels, raw BGRX in rect order, into one
 zstd frame (protocol/frames.py). A key frame sends every tile.
 
+With ``moves`` on (the default), a delta where many tiles changed is first
+searched for scrolled regions (host_app/moves.py). Those go first in the
+payload as copy rects; the encoder applies them to its previous picture
+exactly as a viewer will, diffs again, and sends only the tiles that still
+differ.
+
 Every buffer the size of a picture is allocated once, in ``__init__``: the
 copy of the previous picture, the per-pixel change mask and the gather
 buffer for the changed tiles. Per frame, only small arrays (one entry per
@@ -22,8 +28,10 @@ import numpy as np
 import numpy.typing as npt
 import zstandard
 
+from host_app.moves import Move, ScrollDetector, apply_moves
 from protocol.errors import LocalProtocolError
 from protocol.frames import (
+    COPY_SOURCE,
     MAX_SCREEN_SIDE,
     Encoding,
     FrameHeader,
@@ -53,6 +61,10 @@ class EncoderStatistics:
     keyframes: int
     #: Tiles sent, counting each tile of a merged rect.
     tiles_sent: int
+    #: Moves (copy rects) sent.
+    moves: int
+    #: Pixels covered by those moves.
+    moved_pixels: int
     #: Bytes of all payloads produced.
     bytes_out: int
     #: Duration of the last ``encode`` call in milliseconds.
@@ -73,7 +85,9 @@ class TileEncoder:
     one small reduction.
     """
 
-    def __init__(self, width: int, height: int, tile: int = 64, level: int = 1) -> None:
+    def __init__(
+        self, width: int, height: int, tile: int = 64, level: int = 1, *, moves: bool = True
+    ) -> None:
         if not (1 <= width <= MAX_SCREEN_SIDE and 1 <= height <= MAX_SCREEN_SIDE):
             raise ValueError(f"screen size {width}x{height} outside 1..{MAX_SCREEN_SIDE}")
         if tile % TILE_MULTIPLE or not TILE_MULTIPLE <= tile <= MAX_TILE:
@@ -100,14 +114,20 @@ class TileEncoder:
         self._previous: Picture = np.zeros((height, width, 4), np.uint8)
         self._previous_units = self._as_units(self._previous)
         self._have_previous = False
-        self._gather: Picture = np.empty(4 * width * height, np.uint8)
+        # Room for every pixel and the sources of the most moves there can be
+        # (one per tile column).
+        moves_room = COPY_SOURCE.size * (self._cols + 1)
+        self._gather: Picture = np.empty(4 * width * height + moves_room, np.uint8)
         self._staging: Picture | None = None
         self._compressor = zstandard.ZstdCompressor(level=level, write_content_size=True)
+        self._scrolls = ScrollDetector(width, height, tile) if moves else None
 
         self._frames = 0
         self._unchanged = 0
         self._keyframes = 0
         self._tiles_sent = 0
+        self._moves = 0
+        self._moved_pixels = 0
         self._bytes_out = 0
         self._last_encode_ms = 0.0
 
@@ -117,6 +137,8 @@ class TileEncoder:
             unchanged=self._unchanged,
             keyframes=self._keyframes,
             tiles_sent=self._tiles_sent,
+            moves=self._moves,
+            moved_pixels=self._moved_pixels,
             bytes_out=self._bytes_out,
             last_encode_ms=self._last_encode_ms,
         )
@@ -139,30 +161,44 @@ class TileEncoder:
         """
         started = time.perf_counter_ns()
         frame = self._accept(frame)
+        moves: list[Move] = []
         if keyframe:
             runs = [(row, 0, self._cols) for row in range(self._rows)]
         else:
             if not self._have_previous:
                 raise LocalProtocolError("the first frame must be a key frame")
-            changed = self._diff(self._as_units(frame))
+            units = self._as_units(frame)
+            changed = self._diff(units)
+            if self._scrolls is not None:
+                moves = self._scrolls.detect(self._previous, frame, changed)
+            if moves:
+                # The previous picture moves on now, as the viewer's will;
+                # should anything below fail, the next frame must be a key frame.
+                self._have_previous = False
+                apply_moves(self._previous, moves)
+                changed = self._diff(units)
             runs = _runs(changed)
-            if not runs:
+            if not runs and not moves:
                 self._unchanged += 1
                 self._last_encode_ms = (time.perf_counter_ns() - started) / 1e6
                 return None
 
         header = FrameHeader(FLAG_KEYFRAME if keyframe else 0, seq, capture_ns, *self._size)
         rects = [self._rect(row, first, end) for row, first, end in runs]
-        head = encode_frame_header(header, rects)
-        blob = self._compressor.compress(self._pack(frame, rects))
+        copies = [Rect(m.x, m.y, m.w, m.h, Encoding.COPY, COPY_SOURCE.size) for m in moves]
+        head = encode_frame_header(header, copies + rects)
+        blob = self._compressor.compress(self._pack(frame, rects, moves))
         payload = head + blob
         # Only now, with the payload made, does the previous picture move on.
-        self._remember(frame, rects)
+        if rects:
+            self._remember(frame, rects)
 
         self._have_previous = True
         self._frames += 1
         self._keyframes += keyframe
         self._tiles_sent += sum(end - first for _, first, end in runs)
+        self._moves += len(moves)
+        self._moved_pixels += sum(m.w * m.h for m in moves)
         self._bytes_out += len(payload)
         self._last_encode_ms = (time.perf_counter_ns() - started) / 1e6
         return payload
@@ -203,15 +239,19 @@ class TileEncoder:
         h = min(y + self.tile, self.height) - y
         return Rect(x, y, w, h, Encoding.RAW_BGRX, w * h * 4)
 
-    def _pack(self, frame: Picture, rects: list[Rect]) -> memoryview:
-        """The rects' pixels, raw, in rect order: the bytes to compress."""
-        if frame.flags.c_contiguous and self._whole_rows(rects):
+    def _pack(self, frame: Picture, rects: list[Rect], moves: list[Move]) -> memoryview:
+        """The moves' sources, then the rects' pixels, raw, in rect order:
+        the bytes to compress."""
+        if not moves and frame.flags.c_contiguous and self._whole_rows(rects):
             # Full-width tile rows one after another (every key frame, any
             # change that touches every tile of its rows) are already in
             # rect order in the picture's own memory: no gathering.
             top, bottom = rects[0].y, rects[-1].y + rects[-1].h
             return frame[top:bottom].reshape(-1).data
         offset = 0
+        for m in moves:
+            COPY_SOURCE.pack_into(self._gather.data, offset, m.src_x, m.src_y)
+            offset += COPY_SOURCE.size
         for r in rects:
             destination = self._gather[offset : offset + r.length].reshape(r.h, r.w, 4)
             np.copyto(destination, frame[r.y : r.y + r.h, r.x : r.x + r.w])

@@ -10,6 +10,9 @@ Rules (MISSION.md rule 6):
      paused gets the status frame again.
   3. Capture and encoding run on one worker thread into reused buffers; the
      event loop only seals and sends.
+  4. An idle screen is not grabbed: before each tick's grab the worker asks
+     a ``ChangeWatcher`` (host_app/damage.py: the X server's DAMAGE reports)
+     whether anything was drawn; a key frame is always grabbed.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 
 from host_app.capture import ScreenSource, open_source
+from host_app.damage import ChangeWatcher, PollingWatcher, open_watcher
 from host_app.encoder import TileEncoder
 from host_app.worker import WorkerThread
 from protocol.frames import status_frame
@@ -42,6 +46,7 @@ class ScreenSharer:
         region: tuple[int, int, int, int] | None = None,
         fps: float = 30.0,
         on_area: Callable[[tuple[int, int], tuple[int, int]], None] | None = None,
+        watch_damage: bool = True,
     ) -> None:
         self._send_frame = send_frame
         self._events = events
@@ -50,6 +55,9 @@ class ScreenSharer:
         self._region = region
         self._fps = fps
         self._on_area = on_area
+        self._watch_damage = watch_damage
+        #: Ticks whose grab was skipped because nothing was drawn.
+        self.skipped_grabs = 0
         #: The presenter paused / hid the picture.
         self.paused = False
         self.hidden = False
@@ -81,7 +89,10 @@ class ScreenSharer:
             source = await worker.run(
                 lambda: open_source(monitor=self._monitor, region=self._region)
             )
+            watcher: ChangeWatcher = PollingWatcher()
             try:
+                if self._watch_damage:
+                    watcher = await worker.run(open_watcher)
                 width, height = source.size
                 if self._on_area is not None:
                     self._on_area(source.origin, source.size)
@@ -89,14 +100,21 @@ class ScreenSharer:
                     "sharing", f"Sharing a {width}x{height} screen.", width=width, height=height
                 )
                 self._want_keyframe = True
-                await self._loop(worker, source, TileEncoder(width, height))
+                await self._loop(worker, source, watcher, TileEncoder(width, height))
             finally:
                 with anyio.CancelScope(shield=True):
+                    await worker.run(watcher.close)
                     await worker.run(source.close)
         finally:
             worker.close()
 
-    async def _loop(self, worker: WorkerThread, source: ScreenSource, encoder: TileEncoder) -> None:
+    async def _loop(
+        self,
+        worker: WorkerThread,
+        source: ScreenSource,
+        watcher: ChangeWatcher,
+        encoder: TileEncoder,
+    ) -> None:
         interval = 1.0 / self._fps
         width, height = source.size
         seq = 0
@@ -118,6 +136,9 @@ class ScreenSharer:
                 keyframe, self._want_keyframe = self._want_keyframe, False
 
                 def capture(keyframe: bool = keyframe, seq: int = seq) -> bytes | None:
+                    if not watcher.changed(time.monotonic()) and not keyframe:
+                        self.skipped_grabs += 1
+                        return None
                     capture_ns = time.time_ns()
                     return encoder.encode(
                         source.grab(), keyframe=keyframe, seq=seq, capture_ns=capture_ns

@@ -6,6 +6,12 @@ Layout (docs/protocol.md, "Frame payload"; all integers big-endian)::
     n_rects u32 | n_rects x (x u16, y u16, w u16, h u16, encoding u8, length u32)
     blob: one zstd frame, content size set, of the rects' data concatenated in order
 
+A rect's data depends on its encoding: ``RAW_BGRX`` is w*h pixels; ``COPY``
+is ``src_x u16, src_y u16`` (``COPY_SOURCE``): the w x h pixels at that
+position of the picture, as it stands when the rect is applied, are copied to
+(x, y); rects are applied in order, and source and destination may overlap
+(the result is as if the source were copied out first: memmove semantics).
+
 ``encode_frame_header`` writes everything before the blob; ``parse_frame`` takes
 a whole payload apart. Any bytes given to ``parse_frame`` either parse or raise
 ``RemoteProtocolError``; nothing it allocates is larger than its input.
@@ -20,13 +26,16 @@ Rules checked by ``parse_frame``:
    ``n_rects`` is at most a quarter of that, and the rect table must fit in
    the bytes actually received before any of it is read.
 4. Every rect has ``w, h > 0``, lies inside the screen, has a known encoding,
-   and for ``RAW_BGRX`` ``length == w*h*4``.
+   and for ``RAW_BGRX`` ``length == w*h*4``, for ``COPY`` ``length == 4``; a
+   key frame holds no ``COPY`` rect (it needs no earlier picture).
 5. The blob is exactly one zstd frame (its block structure walked, no bytes
    after it) whose declared content size equals the sum of the lengths, so a
    decompressor can be told exactly how much to produce before it starts.
 
 Whether a key frame's rects cover the whole screen is left to the receiver
-(``viewer_app.decoder.Canvas``), which owns a reusable coverage mask.
+(``viewer_app.decoder.Canvas``), which owns a reusable coverage mask; so is
+the check of a ``COPY`` rect's source (``copy_source``), which lies in the
+compressed blob: it must lie inside the screen.
 """
 
 from __future__ import annotations
@@ -74,6 +83,8 @@ STATUS_FLAGS: Final = FLAG_PAUSED | FLAG_HIDDEN
 HEADER: Final = struct.Struct(">BBQQHHI")
 #: x, y, w, h, encoding, length.
 RECT: Final = struct.Struct(">HHHHBI")
+#: A ``COPY`` rect's data: src_x, src_y.
+COPY_SOURCE: Final = struct.Struct(">HH")
 
 _U16: Final = 0xFFFF
 _U32: Final = 0xFFFF_FFFF
@@ -97,6 +108,9 @@ class Encoding(enum.IntEnum):
     #: Uncompressed pixels, 4 bytes each (blue, green, red, X), rows top to
     #: bottom; the blob's zstd frame is the only compression.
     RAW_BGRX = 0
+    #: A move: ``COPY_SOURCE`` (src_x u16, src_y u16), 4 bytes; the w x h
+    #: pixels at (src_x, src_y) of the picture so far are copied to (x, y).
+    COPY = 1
 
 
 def max_rect_data(width: int, height: int) -> int:
@@ -173,6 +187,8 @@ def _rect_problem(x: int, y: int, w: int, h: int, encoding: int, length: int) ->
         return "rect length out of range"
     if encoding == Encoding.RAW_BGRX and length != w * h * 4:
         return f"raw rect {w}x{h} must hold {w * h * 4} bytes, not {length}"
+    if encoding == Encoding.COPY and length != COPY_SOURCE.size:
+        return f"copy rect must hold {COPY_SOURCE.size} bytes, not {length}"
     return None
 
 
@@ -185,7 +201,28 @@ def _placement_problem(header: FrameHeader, rect: Rect) -> str | None:
             f"rect {rect.w}x{rect.h}+{rect.x}+{rect.y} outside the "
             f"{header.width}x{header.height} screen"
         )
+    if rect.encoding == Encoding.COPY and header.keyframe:
+        return "a key frame holds no copy rect"
     return None
+
+
+def encode_copy_source(src_x: int, src_y: int) -> bytes:
+    """A ``COPY`` rect's 4 bytes of data."""
+    return COPY_SOURCE.pack(src_x, src_y)
+
+
+def copy_source(
+    data: bytes | bytearray | memoryview, offset: int, rect: Rect, width: int, height: int
+) -> tuple[int, int]:
+    """(src_x, src_y) of the ``COPY`` rect whose data starts at ``offset`` of
+    the decompressed blob; ``RemoteProtocolError`` if the source rectangle
+    does not lie inside the ``width`` x ``height`` screen."""
+    src_x, src_y = COPY_SOURCE.unpack_from(data, offset)
+    if src_x + rect.w > width or src_y + rect.h > height:
+        raise RemoteProtocolError(
+            f"copy source {rect.w}x{rect.h}+{src_x}+{src_y} outside the {width}x{height} screen"
+        )
+    return src_x, src_y
 
 
 def encode_frame_header(header: FrameHeader, rects: Sequence[Rect]) -> bytes:

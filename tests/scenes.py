@@ -142,3 +142,31 @@ def wait_for_window(
                 break
         time.sleep(0.2)
     return shown
+
+
+#: Where ``document_picture`` shows its page: left, top, width, height.
+DOCUMENT_BOX = (160, 120, 900, 500)
+
+
+def text_page(width: int, height: int, seed: int) -> RGB:
+    """A long page of real text (Pillow's bitmap font), a line every 16 rows."""
+    from PIL import ImageDraw
+
+    rng = np.random.default_rng(seed)
+    words = ["scroll", "relay", "screen", "the", "of", "tile", "move", "frame", "copy", "a"]
+    image = Image.new("RGB", (width, height), (252, 252, 250))
+    draw = ImageDraw.Draw(image)
+    for n, top in enumerate(range(4, height - 16, 16)):
+        text = f"{n:4d}  " + " ".join(rng.choice(words, size=int(rng.integers(3, 16))))
+        draw.text((8, top), text, fill=(20, 20, 30))
+    return np.asarray(image)
+
+
+def document_picture(width: int, height: int, offset: int, seed: int = 0) -> RGB:
+    """A desktop with a document window (``DOCUMENT_BOX``) scrolled down by
+    ``offset`` rows of a long page: scroll it by showing another offset."""
+    picture = desktop_picture(width, height, seed)
+    left, top, w, h = DOCUMENT_BOX
+    page = text_page(w, h + 2000, seed)
+    picture[top : top + h, left : left + w] = page[offset : offset + h]
+    return picture

@@ -19,7 +19,7 @@ from PIL import Image
 from host_app.capture import FakeSource
 from host_app.encoder import TileEncoder
 from protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
-from protocol.frames import HEADER, RECT, Encoding, Rect, parse_frame
+from protocol.frames import HEADER, RECT, Encoding, Rect, encode_copy_source, parse_frame
 from viewer_app.decoder import Canvas
 
 Picture = npt.NDArray[np.uint8]
@@ -488,6 +488,31 @@ def test_golden_payload_applies() -> None:
     assert header == golden.HEADER
     assert canvas.picture is not None
     assert canvas.picture.tobytes() == golden.PIXELS
+
+    # The move payload, on top: copies read the picture as it stands, in
+    # order, as if each source were copied out first.
+    want = np.frombuffer(golden.PIXELS, np.uint8).reshape(3, 5, 4).copy()
+    want[1:3, 1:5] = want[0:2, 0:4].copy()
+    want[0:1, 0:2] = want[2:3, 3:5].copy()
+    want[0, 2:5] = (0xA0, 0xB0, 0xC0, 0xD0)
+    header = canvas.apply((ROOT / "tests" / "golden" / "frame_move_payload.bin").read_bytes())
+    assert header == golden.MOVE_HEADER
+    assert np.array_equal(shown(canvas), want)
+    assert canvas.statistics().moved_pixels == 10
+
+
+def test_a_copy_from_outside_the_screen_is_refused_and_changes_nothing() -> None:
+    canvas = Canvas()
+    canvas.apply(GOOD_KEY)
+    before = shown(canvas).copy()
+    copy = Rect(0, 0, 10, 10, Encoding.COPY, 4)
+    compressor = zstandard.ZstdCompressor(write_content_size=True)
+    raw_rect = Rect(0, 0, 1, 1, Encoding.RAW_BGRX, 4)
+    for src_x, src_y in ((91, 0), (0, 61), (65535, 65535)):
+        data = compressor.compress(b"\xff" * 4 + encode_copy_source(src_x, src_y))
+        with pytest.raises(RemoteProtocolError, match="copy source"):
+            canvas.apply(handmade(100, 70, [raw_rect, copy], data, keyframe=False))
+        assert np.array_equal(shown(canvas), before)
 
 
 # -- with a fake source ---------------------------------------------------------------

@@ -76,6 +76,27 @@ def test_joining_by_link_shows_the_hosts_screen_pixel_exactly(
     assert any(not u["keyframe"] for u in updates), "the change did not come as a delta"
 
 
+def test_a_scrolled_document_reaches_the_canvas_pixel_exactly_as_a_move(
+    procs: Processes, display: str, page: Page, tmp_path: Path
+) -> None:
+    picture = scenes.document_picture(*SCREEN, offset=0, seed=56)
+    scenes.show(display, picture, tmp_path / "scene.png")
+    _host, started = host_session(procs)
+    page.goto(started["link"])
+    wait_for_picture(page)
+    np.testing.assert_array_equal(canvas_rgb(page), picture)
+    for n, offset in enumerate((48, 30, 100), 1):
+        scrolled = scenes.document_picture(*SCREEN, offset=offset, seed=56)
+        scenes.show(display, scrolled, tmp_path / f"scrolled{n}.png")
+        wait_until(
+            lambda want=scrolled: np.array_equal(canvas_rgb(page), want),
+            what=f"scroll {n} on the canvas",
+        )
+    updates = page.evaluate("() => screenrelay.stats.updates")
+    moves = [u for u in updates if not u["keyframe"] and u["moved"] >= 400 * 400]
+    assert len(moves) >= 3, updates
+
+
 def test_joining_by_typed_id_and_password(
     procs: Processes, display: str, page: Page, tmp_path: Path
 ) -> None:

@@ -85,6 +85,29 @@ def test_joining_by_link_works_and_a_change_arrives_as_a_delta_of_changed_tiles(
     np.testing.assert_array_equal(rgb_of(latest_png(tmp_path / "out")), changed)
 
 
+def test_a_scrolled_document_arrives_pixel_exact_and_mostly_as_a_move(
+    procs: Processes, display: str, tmp_path: Path
+) -> None:
+    picture = scenes.document_picture(*SCREEN, offset=0, seed=6)
+    scenes.show(display, picture, tmp_path / "a.png")
+    _host, started = start_session(procs)
+    viewer = procs.join(started["link"], "--save", str(tmp_path / "out"))
+    first = viewer.wait_for("frame")
+    time.sleep(1.0)  # let the join settle (a second key frame may come)
+    viewer.drain()
+    for n, offset in enumerate((48, 51, 90), 1):
+        scrolled = scenes.document_picture(*SCREEN, offset=offset, seed=6)
+        scenes.show(display, scrolled, tmp_path / f"s{n}.png")
+        delta = viewer.wait_for("frame")
+        assert delta["keyframe"] is False
+        np.testing.assert_array_equal(rgb_of(latest_png(tmp_path / "out")), scrolled)
+        # The text moved (its blank right part did not change at all); only
+        # the lines scrolled in are sent.
+        assert delta["moved"] >= 400 * 400, delta
+        assert delta["pixels"] < delta["moved"] / 3, delta
+        assert delta["bytes"] < first["bytes"] / 4, delta
+
+
 def test_wrong_password_and_unknown_id_fail_the_same_way(
     procs: Processes, relay: Relay, display: str, tmp_path: Path
 ) -> None:

@@ -22,6 +22,8 @@ from protocol.frames import (
     Encoding,
     FrameHeader,
     Rect,
+    copy_source,
+    encode_copy_source,
     encode_frame_header,
     max_rect_data,
     parse_frame,
@@ -67,6 +69,38 @@ def _golden_module() -> ModuleType:
 
 GOLDEN = _golden_module()
 GOLDEN_BYTES = (GOLDEN_DIR / "frame_payload.bin").read_bytes()
+MOVE_BYTES = (GOLDEN_DIR / "frame_move_payload.bin").read_bytes()
+
+#: The move payload's header and rect table, from docs/protocol.md by hand.
+MOVE_HEAD_HEX = (
+    "01"  # version
+    "00"  # flags: a delta
+    "0102030405060709"  # seq
+    "17979cfe362a0002"  # capture_ns
+    "0005"
+    "0003"  # width, height
+    "00000003"  # n_rects
+    "0001"
+    "0001"
+    "0004"
+    "0002"
+    "01"
+    "00000004"  # rect 0: 4x2 at 1,1, copy, 4 bytes
+    "0000"
+    "0000"
+    "0002"
+    "0001"
+    "01"
+    "00000004"  # rect 1: 2x1 at 0,0, copy, 4 bytes
+    "0002"
+    "0000"
+    "0003"
+    "0001"
+    "00"
+    "0000000c"  # rect 2: 3x1 at 2,0, raw, 12 bytes
+)
+#: The move payload's blob content: the sources (0, 0) and (3, 2), then pixels.
+MOVE_DATA_HEX = "0000000000030002" + "a0b0c0d0" * 3
 
 
 def compress(data: bytes, *, write_checksum: bool = False) -> bytes:
@@ -127,6 +161,22 @@ def test_example_encodes_to_golden_file() -> None:
     assert parse_frame(GOLDEN.payload())[:2] == parse_frame(GOLDEN_BYTES)[:2]
 
 
+def test_move_golden_file_both_ways() -> None:
+    header, rects, blob = parse_frame(MOVE_BYTES)
+    assert header == GOLDEN.MOVE_HEADER and not header.keyframe
+    assert rects == list(GOLDEN.MOVE_RECTS)
+    assert zstandard.ZstdDecompressor().decompress(blob).hex() == MOVE_DATA_HEX
+    encoded = encode_frame_header(GOLDEN.MOVE_HEADER, GOLDEN.MOVE_RECTS)
+    assert encoded.hex() == MOVE_HEAD_HEX
+    assert MOVE_BYTES.startswith(encoded)
+    assert GOLDEN.MOVE_DATA.hex() == MOVE_DATA_HEX
+
+
+@pytest.mark.parametrize("length", range(len(MOVE_BYTES)))
+def test_every_truncation_of_the_move_golden_file_is_refused(length: int) -> None:
+    refused(MOVE_BYTES[:length])
+
+
 @pytest.mark.parametrize("length", range(len(GOLDEN_BYTES)))
 def test_every_truncation_of_the_golden_file_is_refused(length: int) -> None:
     refused(GOLDEN_BYTES[:length])
@@ -184,7 +234,8 @@ def frames(draw: st.DrawFn) -> tuple[FrameHeader, list[Rect]]:
         h = draw(st.integers(1, min(height, 40)))
         x = draw(st.integers(0, width - w))
         y = draw(st.integers(0, height - h))
-        rects.append(raw(x, y, w, h))
+        copy = not header.keyframe and draw(st.booleans())
+        rects.append(Rect(x, y, w, h, Encoding.COPY, 4) if copy else raw(x, y, w, h))
     return header, rects
 
 
@@ -286,8 +337,11 @@ def test_total_length_over_the_cap_is_refused() -> None:
     [
         (0, 0, 0, 1, 0, 0, "empty"),
         (0, 0, 1, 0, 0, 0, "empty"),
-        (0, 0, 1, 1, 1, 4, "encoding"),
+        (0, 0, 1, 1, 2, 4, "encoding"),
         (0, 0, 1, 1, 255, 4, "encoding"),
+        (0, 0, 1, 1, 1, 5, "copy rect must hold 4"),
+        (0, 0, 2, 2, 1, 16, "copy rect must hold 4"),
+        (60, 0, 8, 1, 1, 4, "outside"),
         (0, 0, 1, 1, 0, 3, "must hold"),
         (0, 0, 1, 1, 0, 5, "must hold"),
         (0, 0, 65, 1, 0, 260, "outside"),
@@ -303,6 +357,31 @@ def test_bad_rect_is_refused(
 ) -> None:
     data = head(n_rects=1) + RECT.pack(x, y, w, h, encoding, length) + compress(b"")
     assert words in refused(data).text
+
+
+def test_a_key_frame_holds_no_copy_rect() -> None:
+    copy = RECT.pack(0, 0, 1, 1, Encoding.COPY, 4)
+    data = head(flags=1, n_rects=1) + copy + compress(encode_copy_source(0, 0))
+    assert "no copy rect" in refused(data).text
+    with pytest.raises(LocalProtocolError, match="no copy rect"):
+        encode_frame_header(FrameHeader(1, 0, 0, 4, 4), [Rect(0, 0, 1, 1, Encoding.COPY, 4)])
+    # In a delta it parses; its source is in the blob, checked by copy_source.
+    _, rects, _ = parse_frame(data[:1] + b"\x00" + data[2:])
+    assert rects == [Rect(0, 0, 1, 1, Encoding.COPY, 4)]
+
+
+@pytest.mark.parametrize(
+    ("src", "ok"),
+    [((0, 0), True), ((60, 62), True), ((61, 62), False), ((60, 63), False), ((65535, 0), False)],
+)
+def test_copy_source_must_lie_inside_the_screen(src: tuple[int, int], ok: bool) -> None:
+    rect = Rect(10, 10, 4, 2, Encoding.COPY, 4)
+    data = b"xx" + encode_copy_source(*src)
+    if ok:
+        assert copy_source(data, 2, rect, 64, 64) == src
+    else:
+        with pytest.raises(RemoteProtocolError, match="copy source 4x2"):
+            copy_source(data, 2, rect, 64, 64)
 
 
 def test_rect_touching_the_screen_edges_is_accepted() -> None:
@@ -397,6 +476,7 @@ def test_bad_header_fields_are_local_errors(fields: tuple[int, int, int, int, in
         (0, 65536, 1, 1, Encoding.RAW_BGRX, 4),
         (0, 0, 65536, 1, Encoding.RAW_BGRX, 65536 * 4),
         (0, 0, 1, 1, 7, 4),
+        (0, 0, 1, 1, Encoding.COPY, 0),
     ],
 )
 def test_bad_rect_fields_are_local_errors(fields: tuple[int, ...]) -> None:

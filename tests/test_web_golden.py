@@ -23,6 +23,11 @@ def test_frame_payload_json_is_up_to_date() -> None:
     assert on_disk == expectations.render(expectations.build_frame())
 
 
+def test_frame_move_payload_json_is_up_to_date() -> None:
+    on_disk = expectations.FRAME_MOVE_PATH.read_text(encoding="ascii")
+    assert on_disk == expectations.render(expectations.build_move_frame())
+
+
 def test_every_golden_message_and_mutation_class_is_covered() -> None:
     messages = json.loads(expectations.MESSAGES_PATH.read_text(encoding="ascii"))["messages"]
     assert len(messages) == 28

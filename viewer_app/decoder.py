@@ -10,6 +10,10 @@ Rules:
 1. A key frame may change the screen size; the picture is reallocated only
    then. Its rects must cover every pixel.
 2. A delta frame needs an earlier key frame of the same size.
+3. Rects are drawn in order. A ``COPY`` rect (a move) copies pixels of the
+   picture as it stands then (earlier rects of the payload included);
+   overlapping source and destination behave as if the source were copied
+   out first. Every copy's source is checked before anything is drawn.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import zstandard
 from PIL import Image
 
 from protocol.errors import ErrorCode, RemoteProtocolError
-from protocol.frames import FrameHeader, Rect, parse_frame
+from protocol.frames import Encoding, FrameHeader, Rect, copy_source, parse_frame
 
 Picture = npt.NDArray[np.uint8]
 
@@ -39,8 +43,10 @@ class CanvasStatistics:
     keyframes: int
     #: Payloads refused with ``RemoteProtocolError``.
     refused: int
-    #: Rects copied into the picture.
+    #: Rects drawn into the picture (moves included).
     rects: int
+    #: Pixels moved by ``COPY`` rects.
+    moved_pixels: int
     #: Bytes of the payloads applied.
     bytes_in: int
     #: Duration of the last successful ``apply`` in milliseconds.
@@ -58,6 +64,7 @@ class Canvas:
         self._keyframes = 0
         self._refused = 0
         self._rects = 0
+        self._moved_pixels = 0
         #: The rects the last applied payload drew.
         self.last_rects: tuple[Rect, ...] = ()
         self._bytes_in = 0
@@ -87,6 +94,7 @@ class Canvas:
             keyframes=self._keyframes,
             refused=self._refused,
             rects=self._rects,
+            moved_pixels=self._moved_pixels,
             bytes_in=self._bytes_in,
             last_apply_ms=self._last_apply_ms,
         )
@@ -113,6 +121,7 @@ class Canvas:
                     f"picture is {current[0]}x{current[1]}"
                 )
             data = self._decompress(blob, sum(r.length for r in rects))
+            sources = self._copy_sources(header, rects, data)
         except RemoteProtocolError:
             self._refused += 1
             raise
@@ -122,8 +131,14 @@ class Canvas:
         picture = self._picture
         offset = 0
         for r in rects:
-            pixels = data[offset : offset + r.length].reshape(r.h, r.w, 4)
-            picture[r.y : r.y + r.h, r.x : r.x + r.w] = pixels
+            destination = picture[r.y : r.y + r.h, r.x : r.x + r.w]
+            if r.encoding == Encoding.COPY:
+                src_x, src_y = sources[offset]
+                # numpy copies through a temporary when the two views overlap.
+                np.copyto(destination, picture[src_y : src_y + r.h, src_x : src_x + r.w])
+                self._moved_pixels += r.w * r.h
+            else:
+                destination[...] = data[offset : offset + r.length].reshape(r.h, r.w, 4)
             offset += r.length
 
         self._frames += 1
@@ -158,6 +173,19 @@ class Canvas:
             coverage[r.y : r.y + r.h, r.x : r.x + r.w] = True
         if not coverage.all():
             raise RemoteProtocolError("key frame does not cover the whole screen")
+
+    @staticmethod
+    def _copy_sources(
+        header: FrameHeader, rects: list[Rect], data: Picture
+    ) -> dict[int, tuple[int, int]]:
+        """The source of every ``COPY`` rect, by its data offset, all checked."""
+        sources: dict[int, tuple[int, int]] = {}
+        offset = 0
+        for r in rects:
+            if r.encoding == Encoding.COPY:
+                sources[offset] = copy_source(data.data, offset, r, header.width, header.height)
+            offset += r.length
+        return sources
 
     def _decompress(self, blob: memoryview, total: int) -> Picture:
         """Decompress exactly ``total`` bytes (parse_frame has checked that the

@@ -20,6 +20,7 @@ from protocol.errors import RemoteProtocolError
 from protocol.frames import (
     FLAG_HIDDEN,
     FLAG_PAUSED,
+    Encoding,
     FrameHeader,
     frame_is_keyframe,
     frame_status,
@@ -137,7 +138,8 @@ class FrameReceiver:
             width=header.width,
             height=header.height,
             rects=len(rects),
-            pixels=sum(r.w * r.h for r in rects),
+            pixels=sum(r.w * r.h for r in rects if r.encoding != Encoding.COPY),
+            moved=sum(r.w * r.h for r in rects if r.encoding == Encoding.COPY),
             latency_ms=round((decoded_ns - header.capture_ns) / 1e6, 3),
             decode_ms=round(self.work_ns / 1e6, 3),
         )

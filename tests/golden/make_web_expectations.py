@@ -20,6 +20,9 @@ package's parsers say, so the JavaScript client is held to the Python rules:
   agreement, status frames), then ``Canvas.apply`` on a canvas that already
   shows the golden picture. The sealed header's key frame flag is taken to
   agree with the mutated payload's flag byte.
+- ``frame_move_payload.json``: the same for the move payload (a delta with
+  copy rects), applied on the golden picture; copy rects carry their source
+  as ``srcX``, ``srcY``.
 
 Mutations, each a string with one character per case: ``truncated`` (every
 proper prefix, by length), ``extended`` (one zero byte appended), and for
@@ -47,7 +50,15 @@ from typing import Final
 
 from protocol.codec import Kind
 from protocol.errors import RemoteProtocolError
-from protocol.frames import frame_is_keyframe, frame_status, parse_frame
+from protocol.frames import (
+    COPY_SOURCE,
+    Encoding,
+    FrameHeader,
+    Rect,
+    frame_is_keyframe,
+    frame_status,
+    parse_frame,
+)
 from protocol.messages import LAYOUTS, Welcome, encode, parse
 from protocol.wire import FLAG_KEYFRAME, PROTOCOL_VERSION
 from tests.golden import make_frame_golden
@@ -57,6 +68,7 @@ from viewer_app.decoder import Canvas
 GOLDEN_DIR: Final = Path(__file__).resolve().parent
 MESSAGES_PATH: Final = GOLDEN_DIR / "messages.json"
 FRAME_PATH: Final = GOLDEN_DIR / "frame_payload.json"
+FRAME_MOVE_PATH: Final = GOLDEN_DIR / "frame_move_payload.json"
 
 _BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -274,25 +286,30 @@ def frame_verdict(data: bytes) -> Verdict:
     return (".", None) if after == before else ("~", after.hex())
 
 
-def build_frame() -> Json:
-    data = (GOLDEN_DIR / "frame_payload.bin").read_bytes()
-    header = make_frame_golden.HEADER
+def _frame_json(
+    name: str, header: FrameHeader, rect_list: tuple[Rect, ...], content: bytes
+) -> Json:
+    data = (GOLDEN_DIR / name).read_bytes()
     offset = 0
     rects = []
-    for r in make_frame_golden.RECTS:
-        rects.append(
-            {
-                "x": r.x,
-                "y": r.y,
-                "w": r.w,
-                "h": r.h,
-                "encoding": int(r.encoding),
-                "offset": offset,
-                "length": r.length,
-            }
-        )
+    for r in rect_list:
+        rect: Json = {
+            "x": r.x,
+            "y": r.y,
+            "w": r.w,
+            "h": r.h,
+            "encoding": int(r.encoding),
+            "offset": offset,
+            "length": r.length,
+        }
+        if r.encoding == Encoding.COPY:
+            rect["srcX"], rect["srcY"] = COPY_SOURCE.unpack_from(content, offset)
+        rects.append(rect)
         offset += r.length
     verdicts, changed = mutations(data, frame_verdict)
+    canvas = _golden_canvas()
+    if not header.keyframe:
+        canvas.apply(data)
     return {
         "hex": data.hex(),
         "header": {
@@ -303,11 +320,25 @@ def build_frame() -> Json:
             "height": header.height,
         },
         "rects": rects,
-        "pixels": make_frame_golden.PIXELS.hex(),
-        "picture": _picture(_golden_canvas()).hex(),
+        "pixels": content.hex(),
+        "picture": _picture(canvas).hex(),
         "mutations": verdicts,
         "changed": changed,
     }
+
+
+def build_frame() -> Json:
+    """The content of frame_payload.json."""
+    golden = make_frame_golden
+    return _frame_json("frame_payload.bin", golden.HEADER, golden.RECTS, golden.PIXELS)
+
+
+def build_move_frame() -> Json:
+    """The content of frame_move_payload.json."""
+    golden = make_frame_golden
+    return _frame_json(
+        "frame_move_payload.bin", golden.MOVE_HEADER, golden.MOVE_RECTS, golden.MOVE_DATA
+    )
 
 
 def build_all_messages() -> Json:
@@ -323,7 +354,8 @@ def render(value: Json) -> str:
 def main() -> None:
     MESSAGES_PATH.write_text(render(build_all_messages()), encoding="ascii")
     FRAME_PATH.write_text(render(build_frame()), encoding="ascii")
-    print(f"wrote {MESSAGES_PATH} and {FRAME_PATH}")
+    FRAME_MOVE_PATH.write_text(render(build_move_frame()), encoding="ascii")
+    print(f"wrote {MESSAGES_PATH}, {FRAME_PATH} and {FRAME_MOVE_PATH}")
 
 
 if __name__ == "__main__":

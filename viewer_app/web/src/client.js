@@ -22,7 +22,7 @@
  */
 
 import { ErrorCode, ProtocolError } from "./errors.js";
-import { Screen, parsePayload } from "./frames.js";
+import { Encoding, Screen, parsePayload } from "./frames.js";
 import { encodeBatch } from "./input_events.js";
 import { EpochRing, unwrapEpochKey } from "./keys.js";
 import { encode, parse } from "./messages.js";
@@ -410,6 +410,7 @@ export class JoinSession {
         seq: payload.seq,
         keyframe: payload.keyframe,
         bytes: frame.raw.length,
+        moved: payload.rects.reduce((n, r) => (r.encoding === Encoding.COPY ? n + r.w * r.h : n), 0),
         captureMs: Number(payload.captureNs / 1000n) / 1000,
         receivedMs: received,
         decryptMs: decrypted - received,

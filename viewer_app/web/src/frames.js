@@ -6,6 +6,11 @@
  *   n_rects u32 | n_rects x (x u16, y u16, w u16, h u16, encoding u8, length u32)
  *   blob: one zstd frame, content size set, of the rects' data in order
  *
+ * A rect's data: RAW_BGRX (0) w*h BGRX pixels; COPY (1) src_x u16, src_y u16,
+ * a move: the w x h pixels at (src_x, src_y) of the picture as it stands
+ * (earlier rects of the payload applied) are copied to (x, y), as if copied
+ * out first when the two overlap (Screen.apply).
+ *
  * parsePayload(plaintext, {keyframe}) checks everything a Python viewer checks
  * (protocol/frames.py parse_frame, viewer_app/receiver.py, viewer_app/decoder.py
  * Canvas) before it decompresses, and throws ProtocolError otherwise:
@@ -15,14 +20,16 @@
  *  2. the payload's key frame flag equals the sealed header's (`keyframe`);
  *  3. n_rects at most min(MAX_RECTS, cap / 4) and the rect table inside the
  *     payload, cap = 4*width*height + 1 MiB;
- *  4. every rect non-empty, inside the screen, of a known encoding, raw
- *     rects exactly w*h*4 bytes; the lengths' running sum within the cap;
+ *  4. every rect non-empty, of a known encoding, raw rects exactly w*h*4
+ *     bytes, copy rects 4; inside the screen; no copy rect in a key frame;
+ *     the lengths' running sum within the cap;
  *  5. the blob exactly one zstd frame whose content size is that sum
  *     (zstd_frame.js), so nothing larger than the cap is ever allocated;
  *  6. a status frame (flag paused or hidden, or a key frame with no rects)
  *     stops here: it is not decompressed and `data` is empty;
  *  7. a key frame's rects cover every pixel of the screen;
- *  8. the blob decompresses into exactly the sum of the lengths.
+ *  8. the blob decompresses into exactly the sum of the lengths;
+ *  9. every copy rect's source lies inside the screen (its `srcX`, `srcY`).
  * Whether a delta fits the picture is Screen's business (screen.js).
  */
 
@@ -49,15 +56,18 @@ export const STATUS_FLAGS = FLAG_PAUSED | FLAG_HIDDEN;
 /** Flag bits this version knows; any other bit set is refused. */
 export const KNOWN_FLAGS = FLAG_KEYFRAME | STATUS_FLAGS;
 /** How one rect's bytes are stored in the blob. */
-export const Encoding = Object.freeze({ RAW_BGRX: 0 });
+export const Encoding = Object.freeze({ RAW_BGRX: 0, COPY: 1 });
+/** Size of a copy rect's data: src_x u16, src_y u16. */
+export const COPY_SOURCE_SIZE = 4;
 /** Size of the fixed header and of one rect table entry. */
 export const HEADER_SIZE = 26;
 export const RECT_SIZE = 13;
 
 /**
  * @typedef {{x: number, y: number, w: number, h: number, encoding: number,
- *            offset: number, length: number}} Rect
- *   `offset` is where the rect's bytes start in `data`.
+ *            offset: number, length: number, srcX?: number, srcY?: number}} Rect
+ *   `offset` is where the rect's bytes start in `data`; a copy rect has its
+ *   source in `srcX`, `srcY` once the blob is decompressed.
  * @typedef {{flags: number, seq: bigint, captureNs: bigint, width: number, height: number,
  *            rects: Rect[], data: Uint8Array, keyframe: boolean, paused: boolean,
  *            hidden: boolean, isStatus: boolean}} Payload
@@ -134,11 +144,17 @@ export function parsePayload(plaintext, { keyframe }) {
     const encoding = view.getUint8(at + 8);
     const length = view.getUint32(at + 9);
     if (w < 1 || h < 1) throw bad(`rect size ${w}x${h} is empty or out of range`);
-    if (encoding !== Encoding.RAW_BGRX) throw bad(`unknown rect encoding ${encoding}`);
-    if (length !== w * h * 4) throw bad(`raw rect ${w}x${h} must hold ${w * h * 4} bytes, not ${length}`);
+    if (encoding === Encoding.RAW_BGRX) {
+      if (length !== w * h * 4) throw bad(`raw rect ${w}x${h} must hold ${w * h * 4} bytes, not ${length}`);
+    } else if (encoding === Encoding.COPY) {
+      if (length !== COPY_SOURCE_SIZE) throw bad(`copy rect must hold ${COPY_SOURCE_SIZE} bytes, not ${length}`);
+    } else {
+      throw bad(`unknown rect encoding ${encoding}`);
+    }
     if (x + w > width || y + h > height) {
       throw bad(`rect ${w}x${h}+${x}+${y} outside the ${width}x${height} screen`);
     }
+    if (encoding === Encoding.COPY && keyframe) throw bad("a key frame holds no copy rect");
     rects[i] = { x, y, w, h, encoding, offset: total, length };
     total += length;
     if (total > cap) throw bad("rects hold more bytes than the screen allows");
@@ -165,6 +181,17 @@ export function parsePayload(plaintext, { keyframe }) {
   };
   if (isStatus) return payload;
   if (keyframe) checkCoverage(width, height, rects);
-  payload.data = decompressExact(blob, total);
+  const data = decompressExact(blob, total);
+  for (const r of rects) {
+    if (r.encoding !== Encoding.COPY) continue;
+    const srcX = (data[r.offset] << 8) | data[r.offset + 1];
+    const srcY = (data[r.offset + 2] << 8) | data[r.offset + 3];
+    if (srcX + r.w > width || srcY + r.h > height) {
+      throw bad(`copy source ${r.w}x${r.h}+${srcX}+${srcY} outside the ${width}x${height} screen`);
+    }
+    r.srcX = srcX;
+    r.srcY = srcY;
+  }
+  payload.data = data;
   return payload;
 }

@@ -10,6 +10,11 @@
  * A status frame changes nothing here (apply returns no dirty rect): what
  * paused and hidden mean for the page is the session's business.
  *
+ * Rects are drawn in order. A copy rect (a move) copies pixels of the
+ * picture as it stands (earlier rects included) with copyWithin, rows in the
+ * order that never reads a row already overwritten: memmove semantics, as
+ * viewer_app/decoder.py.
+ *
  * Pixels arrive as BGRX and are stored as RGBA with alpha 255, ready for
  * ImageData. The hot path swizzles one 32-bit word per pixel through
  * Uint32Array views of both buffers, row by row (a full-width rect in one
@@ -63,17 +68,39 @@ export class Screen {
         `delta frame for a ${width}x${height} screen, picture is ${this.width}x${this.height}`,
       );
     }
-    if (LITTLE_ENDIAN && data.byteOffset % 4 === 0) {
-      const src = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
-      const dst = new Uint32Array(this.rgba.buffer);
-      for (const r of rects) composeWords(src, r.offset >>> 2, dst, width, r.x, r.y, r.w, r.h);
-    } else {
-      for (const r of rects) composeBytes(data, r.offset, this.rgba, width, r.x, r.y, r.w, r.h);
+    const words = LITTLE_ENDIAN && data.byteOffset % 4 === 0;
+    const src = words ? new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2) : null;
+    const dst = words ? new Uint32Array(this.rgba.buffer) : null;
+    for (const r of rects) {
+      if (r.encoding === COPY) copyRect(this.rgba, width, r);
+      else if (src && dst) composeWords(src, r.offset >>> 2, dst, width, r.x, r.y, r.w, r.h);
+      else composeBytes(data, r.offset, this.rgba, width, r.x, r.y, r.w, r.h);
     }
     const dirty = payload.keyframe
       ? [{ x: 0, y: 0, w: width, h: height }]
       : rects.map(({ x, y, w, h }) => ({ x, y, w, h }));
     return { resized, dirty };
+  }
+}
+
+/** Encoding of a copy rect (frames.js Encoding.COPY; frames.js imports this module). */
+const COPY = 1;
+
+/**
+ * Move a rect of the picture: rows top down when the source is below the
+ * destination or level with it (copyWithin is a memmove), else bottom up.
+ * @param {Uint8ClampedArray} rgba @param {number} stride picture width
+ * @param {import("./frames.js").Rect} r
+ */
+function copyRect(rgba, stride, r) {
+  const srcX = /** @type {number} */ (r.srcX);
+  const srcY = /** @type {number} */ (r.srcY);
+  const bytes = r.w * 4;
+  const down = r.y > srcY;
+  for (let i = 0; i < r.h; i++) {
+    const row = down ? r.h - 1 - i : i;
+    const from = ((srcY + row) * stride + srcX) * 4;
+    rgba.copyWithin(((r.y + row) * stride + r.x) * 4, from, from + bytes);
   }
 }
 

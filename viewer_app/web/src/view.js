@@ -260,6 +260,7 @@ export class View {
       seq: Number(picture.seq),
       keyframe: picture.keyframe ? 1 : 0,
       bytes: picture.bytes,
+      moved: picture.moved,
       decryptMs: picture.decryptMs,
       decodeMs: picture.decodeMs,
       composeMs: picture.composeMs,

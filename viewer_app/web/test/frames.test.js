@@ -1,7 +1,9 @@
 // Tests of src/frames.js, src/zstd_frame.js and src/screen.js: the golden
 // payload of tests/golden/make_frame_golden.py parses and composes to its
-// pixels; every mutation of it gets a Python viewer's verdict
-// (tests/golden/frame_payload.json, made by make_web_expectations.py); every
+// pixels, and the move payload (copy rects) composes on it as the Python
+// viewer composes it; every mutation of either gets a Python viewer's verdict
+// (tests/golden/frame_payload.json, frame_move_payload.json, made by
+// make_web_expectations.py); every
 // cap, zstd bombs refused before decompressing, status frames, and Screen.
 
 import assert from "node:assert/strict";
@@ -26,6 +28,9 @@ const GOLDEN = new URL("../../../tests/golden/", import.meta.url);
 /** @type {any} */
 const EXPECTED = JSON.parse(readFileSync(new URL("frame_payload.json", GOLDEN), "utf8"));
 const GOLDEN_BYTES = new Uint8Array(readFileSync(new URL("frame_payload.bin", GOLDEN)));
+/** @type {any} */
+const MOVE = JSON.parse(readFileSync(new URL("frame_move_payload.json", GOLDEN), "utf8"));
+const MOVE_BYTES = new Uint8Array(readFileSync(new URL("frame_move_payload.bin", GOLDEN)));
 const CODES = "0123456789abcdefghijklmnopqrstuvwxyz";
 /** zstandard.ZstdCompressor(write_content_size=True).compress(b""), as status_frame() sends it. */
 const EMPTY_ZSTD = hex("28b52ffd2000010000");
@@ -198,55 +203,117 @@ function edits(d, edit) {
   });
 }
 
-/** Where the golden blob's (one, compressed) zstd block holds its content. */
-function compressedBlockContent() {
-  const blob = HEADER_SIZE + 13 * EXPECTED.rects.length;
-  const descriptor = GOLDEN_BYTES[blob + 4];
+/**
+ * Where a golden blob's one zstd block holds its content, if compressed.
+ * @param {Uint8Array} bytes @param {any} expected
+ */
+function compressedBlockContent(bytes, expected) {
+  const blob = HEADER_SIZE + 13 * expected.rects.length;
+  const descriptor = bytes[blob + 4];
   assert.equal(descriptor, 0x20, "single segment, 1-byte content size");
   const block = blob + 6;
-  const word = GOLDEN_BYTES[block] | (GOLDEN_BYTES[block + 1] << 8) | (GOLDEN_BYTES[block + 2] << 16);
-  assert.equal((word >> 1) & 3, 2, "a compressed block");
+  const word = bytes[block] | (bytes[block + 1] << 8) | (bytes[block + 2] << 16);
+  if (((word >> 1) & 3) !== 2) return { start: 0, end: 0 }; // a raw block: no gap possible
   return { start: block + 3, end: block + 3 + (word >>> 3) };
 }
 
-test("every mutation of the golden payload gets a Python viewer's verdict", () => {
-  const content = compressedBlockContent();
-  const golden = toHex(goldenScreen().rgba);
-  /** @type {string[]} */
-  const gaps = [];
-  for (const [name, make] of Object.entries(MUTATIONS)) {
-    const want = EXPECTED.mutations[name];
-    for (const [index, data] of make(GOLDEN_BYTES).entries()) {
-      const screen = goldenScreen();
-      const keyframe = data.length > 1 ? Boolean(data[1] & 1) : true;
-      let got;
-      try {
-        const p = parsePayload(data, { keyframe });
-        if (p.isStatus) got = "s";
-        else {
-          screen.apply(p);
-          got = "accepted";
+for (const [label, bytes, expected] of /** @type {Array<[string, Uint8Array, any]>} */ ([
+  ["golden", GOLDEN_BYTES, EXPECTED],
+  ["move", MOVE_BYTES, MOVE],
+])) {
+  test(`every mutation of the ${label} payload gets a Python viewer's verdict`, () => {
+    const content = compressedBlockContent(bytes, expected);
+    const golden = toHex(goldenScreen().rgba);
+    /** @type {string[]} */
+    const gaps = [];
+    for (const [name, make] of Object.entries(MUTATIONS)) {
+      const want = expected.mutations[name];
+      for (const [index, data] of make(bytes).entries()) {
+        const screen = goldenScreen();
+        const keyframe = data.length > 1 ? Boolean(data[1] & 1) : true;
+        let got;
+        try {
+          const p = parsePayload(data, { keyframe });
+          if (p.isStatus) got = "s";
+          else {
+            screen.apply(p);
+            got = "accepted";
+          }
+        } catch (exc) {
+          if (!(exc instanceof ProtocolError)) throw new Error(`${name}:${index}: ${exc}`);
+          got = CODES[exc.code];
         }
-      } catch (exc) {
-        if (!(exc instanceof ProtocolError)) throw new Error(`${name}:${index}: ${exc}`);
-        got = CODES[exc.code];
-      }
-      const python = want[index];
-      const where = `${name}:${index}`;
-      if (python === "." || python === "~") {
-        assert.equal(got, "accepted", where);
-        const picture = python === "." ? golden : toHex(rgbaOf(hex(EXPECTED.changed[where])));
-        assert.equal(toHex(screen.rgba), picture, where);
-      } else if (got === "accepted" && python === "1" && name !== "truncated" && index >= content.start && index < content.end) {
-        // The known gap: fzstd does not notice every corrupt compressed block
-        // that libzstd refuses (see zstd_frame.js); the picture is just wrong.
-        gaps.push(where);
-      } else {
-        assert.equal(got, python, where);
+        const python = want[index];
+        const where = `${name}:${index}`;
+        if (python === "." || python === "~") {
+          assert.equal(got, "accepted", where);
+          const picture = python === "." ? golden : toHex(rgbaOf(hex(expected.changed[where])));
+          assert.equal(toHex(screen.rgba), picture, where);
+        } else if (got === "accepted" && python === "1" && name !== "truncated" && index >= content.start && index < content.end) {
+          // The known gap: fzstd does not notice every corrupt compressed block
+          // that libzstd refuses (see zstd_frame.js); the picture is just wrong.
+          gaps.push(where);
+        } else {
+          assert.equal(got, python, where);
+        }
       }
     }
-  }
-  assert.ok(gaps.length <= 16, `${gaps.length} gaps: ${gaps}`);
+    assert.ok(gaps.length <= 16, `${gaps.length} gaps: ${gaps}`);
+  });
+}
+
+describe("the move payload (copy rects)", () => {
+  test("parses to make_frame_golden.py's rects with their sources", () => {
+    assert.equal(toHex(MOVE_BYTES), MOVE.hex, "frame_move_payload.json is stale: run make_web_expectations.py");
+    const p = parsePayload(MOVE_BYTES, { keyframe: false });
+    assert.deepEqual(p.rects, MOVE.rects);
+    assert.equal(toHex(p.data), MOVE.pixels);
+    assert.deepEqual([p.keyframe, p.isStatus, p.seq], [false, false, BigInt(MOVE.header.seq)]);
+  });
+
+  test("composes on the golden picture as the Python viewer does, in order, overlaps memmoved", () => {
+    const screen = goldenScreen();
+    const result = screen.apply(parsePayload(MOVE_BYTES, { keyframe: false }));
+    assert.deepEqual(result.dirty, MOVE.rects.map((/** @type {any} */ { x, y, w, h }) => ({ x, y, w, h })));
+    assert.equal(toHex(screen.rgba), toHex(rgbaOf(hex(MOVE.picture))));
+  });
+
+  test("copies up, down, left and right of themselves", () => {
+    // A 6x6 picture of distinct pixels; each move checked against a naive copy.
+    for (const [dx, dy] of [[0, 1], [0, -1], [1, 0], [-1, 0], [2, 2], [-2, -1]]) {
+      const screen = new Screen();
+      const key = payload({ width: 6, height: 6, rects: [{ x: 0, y: 0, w: 6, h: 6 }] });
+      screen.apply(parsePayload(key, { keyframe: true }));
+      const before = Uint32Array.from(new Uint32Array(screen.rgba.buffer));
+      const [x, y, w, h] = [Math.max(0, dx), Math.max(0, dy), 6 - Math.abs(dx), 6 - Math.abs(dy)];
+      const [srcX, srcY] = [x - dx, y - dy];
+      const move = payload({
+        width: 6, height: 6, flags: 0, rects: [{ x, y, w, h, encoding: 1, length: 4 }],
+        data: new Uint8Array([srcX >> 8, srcX & 255, srcY >> 8, srcY & 255]),
+      });
+      screen.apply(parsePayload(move, { keyframe: false }));
+      const after = new Uint32Array(screen.rgba.buffer);
+      for (let row = 0; row < 6; row++) {
+        for (let col = 0; col < 6; col++) {
+          const inside = col >= x && col < x + w && row >= y && row < y + h;
+          const want = inside ? before[(row - dy) * 6 + col - dx] : before[row * 6 + col];
+          assert.equal(after[row * 6 + col], want, `${dx},${dy} at ${col},${row}`);
+        }
+      }
+    }
+  });
+
+  test("a copy source outside the screen, or a copy in a key frame, is refused", () => {
+    const rects = [{ x: 0, y: 0, w: 4, h: 2, encoding: 1, length: 4 }];
+    for (const [srcX, srcY] of [[2, 0], [0, 3], [65535, 0]]) {
+      const data = new Uint8Array([srcX >> 8, srcX & 255, srcY >> 8, srcY & 255]);
+      refuses(() => parsePayload(payload({ width: 5, height: 3, flags: 0, rects, data }), { keyframe: false }), ErrorCode.BAD_MESSAGE, /copy source 4x2\+\d+\+\d+ outside the 5x3 screen/);
+    }
+    const ok = parsePayload(payload({ width: 5, height: 3, flags: 0, rects, data: new Uint8Array([0, 1, 0, 1]) }), { keyframe: false });
+    assert.deepEqual([ok.rects[0].srcX, ok.rects[0].srcY], [1, 1]);
+    const inKey = [{ x: 0, y: 0, w: 5, h: 3 }, { x: 0, y: 0, w: 1, h: 1, encoding: 1, length: 4 }];
+    refuses(() => parsePayload(payload({ width: 5, height: 3, rects: inKey }), { keyframe: true }), ErrorCode.BAD_MESSAGE, /a key frame holds no copy rect/);
+  });
 });
 
 describe("caps, checked before anything is decompressed", () => {
@@ -277,7 +344,9 @@ describe("caps, checked before anything is decompressed", () => {
     const cases = [
       [{ x: 0, y: 0, w: 0, h: 2 }, /rect size 0x2 is empty/],
       [{ x: 0, y: 0, w: 4, h: 0 }, /rect size 4x0 is empty/],
-      [{ x: 0, y: 0, w: 4, h: 2, encoding: 1 }, /unknown rect encoding 1/],
+      [{ x: 0, y: 0, w: 4, h: 2, encoding: 2 }, /unknown rect encoding 2/],
+      [{ x: 0, y: 0, w: 4, h: 2, encoding: 1 }, /copy rect must hold 4 bytes, not 32/],
+      [{ x: 1, y: 0, w: 4, h: 2, encoding: 1, length: 4 }, /rect 4x2\+1\+0 outside the 4x2 screen/],
       [{ x: 0, y: 0, w: 4, h: 2, length: 31 }, /raw rect 4x2 must hold 32 bytes, not 31/],
       [{ x: 1, y: 0, w: 4, h: 2 }, /rect 4x2\+1\+0 outside the 4x2 screen/],
       [{ x: 0, y: 1, w: 4, h: 2 }, /outside the 4x2 screen/],
