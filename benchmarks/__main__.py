@@ -20,6 +20,7 @@ BENCHMARKS: Final = (
     "codec_micro",
     "e2e_latency",
     "control_latency",
+    "idle_cpu",
     "browser_decode",
     "vnc_compare",
 )
