@@ -16,7 +16,13 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Final, cast
 
 #: In the order they run: the quick micro-benchmark first.
-BENCHMARKS: Final = ("codec_micro", "e2e_latency", "control_latency", "browser_decode")
+BENCHMARKS: Final = (
+    "codec_micro",
+    "e2e_latency",
+    "control_latency",
+    "browser_decode",
+    "relay_fanout",
+)
 
 
 @contextlib.contextmanager
