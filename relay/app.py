@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from protocol.version import SOFTWARE_VERSION
-from relay import endpoint, web
+from relay import endpoint, metrics, web
 from relay.context import RelayContext
 
 log = logging.getLogger("screenrelay.relay")
@@ -78,10 +78,21 @@ def build_app(ctx: RelayContext) -> Starlette:
             {"ok": True, "version": SOFTWARE_VERSION, "sessions": len(ctx.directory.sessions)}
         )
 
+    async def metrics_page(request: Request) -> Response:
+        if not metrics.authorized(request.headers.get("authorization"), ctx.metrics_token):
+            return Response(
+                "Forbidden: /metrics needs the bearer token in DATA/metrics-token.\n",
+                status_code=403,
+                media_type="text/plain",
+            )
+        snapshots = [s.statistics() for s in ctx.directory.sessions.values()]
+        return Response(metrics.render(snapshots, ctx.connections), media_type=metrics.CONTENT_TYPE)
+
     app = Starlette(
         routes=[
             WebSocketRoute("/ws", ws),
             Route("/healthz", healthz),
+            Route("/metrics", metrics_page),
             *web.ROUTES,
             Route("/", index),
         ],

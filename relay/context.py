@@ -18,8 +18,14 @@ from relay.store import Account, DetailValue, Store
 class RelayContext:
     """The directory, the store and the limits of one relay process."""
 
-    def __init__(self, config: RelayConfig, store: Store) -> None:
+    def __init__(
+        self, config: RelayConfig, store: Store, *, metrics_token: bytes | None = None
+    ) -> None:
         self.config = config
+        #: What a scraper of /metrics must show (relay/metrics.py); None: nobody may.
+        self.metrics_token = metrics_token
+        #: Open WebSocket connections (for /metrics).
+        self.connections = 0
         self.store = store
         min_version = parse_version(config.min_client_version)
         if min_version is None:

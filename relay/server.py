@@ -15,6 +15,7 @@ from relay.app import build_app
 from relay.config import RelayConfig
 from relay.context import RelayContext
 from relay.database import open_database
+from relay.metrics import ensure_token
 from relay.store import SqliteStore
 from relay.tls import RENEW_BEFORE, VALIDITY, default_names, ensure_self_signed
 
@@ -26,7 +27,9 @@ def make_context(config: RelayConfig) -> RelayContext:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     conn = open_database(config.data_dir / "relay.sqlite")
     store = SqliteStore(conn)
-    return RelayContext(config, store)
+    token_path, token = ensure_token(config.data_dir)
+    log.info("metrics: GET /metrics with the bearer token in %s", token_path.absolute())
+    return RelayContext(config, store, metrics_token=token)
 
 
 def tls_files(

@@ -149,7 +149,9 @@ class SessionStatistics:
     pending: int
     frames_forwarded: int
     bytes_forwarded: int
+    frames_refused: int
     keyframe_requests: int
+    #: Member id -> its outbox; the organizer's is under ORGANIZER_MEMBER.
     outboxes: dict[int, OutboxStatistics]
 
 
@@ -251,8 +253,12 @@ class LiveSession:
             pending=sum(m.state is not JoinState.ADMITTED for m in members),
             frames_forwarded=self.frames_forwarded,
             bytes_forwarded=self.bytes_forwarded,
+            frames_refused=self.frames_refused,
             keyframe_requests=self.keyframe_requests,
-            outboxes={m.member_id: m.peer.outbox.statistics() for m in members},
+            outboxes={
+                ORGANIZER_MEMBER: self.organizer.outbox.statistics(),
+                **{m.member_id: m.peer.outbox.statistics() for m in members},
+            },
         )
 
 
