@@ -37,8 +37,11 @@ def procs(relay: Relay, display: str, tmp_path: Path) -> Iterator[Processes]:
         processes.stop_all()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
+    """One browser per test module: Playwright's sync API keeps an asyncio loop
+    marked running in this thread while it is open, which would break every
+    later test that calls asyncio.run or anyio.run."""
     with launch() as browser:
         yield browser
 
