@@ -9,6 +9,7 @@ from typing import Any
 from host_app.host import HostOptions, start
 from host_app.prompt import open_prompt
 from host_app.remote_control import CONSENT_TIMEOUT
+from protocol.wire import SESSION_ID_MAX, SESSION_ID_MIN
 from viewer_app.cli import add_tls_arguments
 from viewer_app.events import EventSink
 from viewer_app.running import run_client
@@ -24,6 +25,13 @@ def _region(text: str) -> tuple[int, int, int, int]:
     return left, top, width, height
 
 
+def _session_id(text: str) -> int:
+    digits = text.replace(" ", "").replace("-", "")
+    if not digits.isdigit() or not SESSION_ID_MIN <= int(digits) <= SESSION_ID_MAX:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a 9-digit session ID")
+    return int(digits)
+
+
 def add_parser(sub: Any) -> None:
     host = sub.add_parser("host", help="start a session as its organizer")
     host.add_argument(
@@ -34,6 +42,19 @@ def add_parser(sub: Any) -> None:
         "--password-stdin",
         action="store_true",
         help="read the account password from the first line of standard input",
+    )
+    host.add_argument(
+        "--session-id",
+        type=_session_id,
+        metavar="ID",
+        help="choose the 9-digit session ID (where the relay's policy allows it)",
+    )
+    host.add_argument(
+        "--session-password-stdin",
+        action="store_true",
+        help="choose the session password: read it from the next line of standard input "
+        "(after the account password); the relay's policy may forbid it or ask for a "
+        "stronger one",
     )
     host.add_argument("--share", action="store_true", help="share the screen at once")
     host.add_argument("--monitor", type=int, default=1, help="monitor to share (1 = first)")
@@ -67,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
     from relay.cli import read_secret
 
     password = read_secret(f"Password for {args.user}: ", from_stdin=args.password_stdin)
+    session_password = None
+    if args.session_password_stdin:
+        session_password = read_secret("Session password: ", from_stdin=True)
     options = HostOptions(
         relay_url=args.relay,
         user=args.user,
@@ -79,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
         tls_fingerprint=args.tls_fingerprint,
         consent_timeout=args.consent_timeout,
         save=args.save,
+        session_id=args.session_id or 0,
+        session_password=session_password,
     )
     sink = EventSink(json_mode=args.json)
     terminal = args.prompt == "terminal" or (args.prompt is None and args.json)

@@ -16,6 +16,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Final
 
@@ -37,11 +38,25 @@ from host_app.prompt import (
 from host_app.remote_control import CONSENT_TIMEOUT, RemoteControl
 from host_app.sharer import ScreenSharer
 from protocol import messages
-from protocol.pake import encode_link, new_link_secret, new_password, normalize_password
-from protocol.wire import FLAG_KEYFRAME, ORGANIZER_MEMBER, Credential, Tag
+from protocol.control import State as ControlMachineState
+from protocol.pake import (
+    encode_link,
+    new_link_secret,
+    new_password,
+    normalize_password,
+    password_bits,
+)
+from protocol.wire import (
+    FLAG_KEYFRAME,
+    ORGANIZER_MEMBER,
+    ControlReason,
+    Credential,
+    PresenterReason,
+    Tag,
+)
 from viewer_app.events import EventSink
 from viewer_app.receiver import FrameReceiver, FrameSink, PngSaver
-from viewer_app.transport import ClientError, RelayConnection
+from viewer_app.transport import EXIT_REFUSED, ClientError, RelayConnection
 
 #: Seconds to wait for the relay to confirm the end of the session.
 END_TIMEOUT: Final = 3.0
@@ -73,6 +88,10 @@ class HostOptions:
     consent_timeout: float = CONSENT_TIMEOUT
     #: Write the pictures of another presenter as PNG files here.
     save: Path | None = None
+    #: The session ID to ask for (0: a random one from the relay).
+    session_id: int = 0
+    #: The session password chosen by the organizer (None: a generated one).
+    session_password: str | None = field(default=None, repr=False)
 
 
 class Host:
@@ -87,6 +106,9 @@ class Host:
         prompt: ConsentPrompt,
     ) -> None:
         self._conn = conn
+        #: What the relay's policy allows, as Welcome said (narrowed as the
+        #: relay reports restrictions); the relay enforces it regardless.
+        self._policy = dict(conn.policy)
         self.organizer = organizer
         self._options = options
         self._events = sink
@@ -200,6 +222,10 @@ class Host:
     def _ask_to_present(self, member: str) -> None:
         """'present N' on the terminal: ask participant N to share its screen."""
         assert self._tg is not None
+        if self._policy.get("participants_present") is False:
+            message = "Participants presenting is disabled by this relay's policy."
+            self._events.emit("command_error", f"screenrelay: {message}", message=message)
+            return
         self._tg.start_soon(self.send, messages.PresentRequest(int(member)))
 
     def _take_back(self) -> None:
@@ -233,6 +259,8 @@ class Host:
             await self.send(messages.SetPresenter(ORGANIZER_MEMBER))
 
     async def _on_presenter_changed(self, change: messages.PresenterChanged) -> None:
+        if change.reason is PresenterReason.POLICY:
+            self._policy["participants_present"] = False
         self.receiver.presenter_changed(change, ORGANIZER_MEMBER)
         self.participant_control.presenter_changed(change.presenter)
         if change.presenter == ORGANIZER_MEMBER and self._own_consent:
@@ -276,6 +304,10 @@ class Host:
             elif isinstance(message, messages.Input):
                 await self.control.on_input(data)
             elif isinstance(message, messages.ControlState):
+                if message.reason is ControlReason.POLICY:
+                    self._policy["remote_control"] = False
+                    if self.control.machine.state is not ControlMachineState.IDLE:
+                        await self.control.on_policy_end()
                 self.participant_control.on_state(message)
             elif isinstance(message, messages.ControlRequest):
                 await self.control.on_request(message.member_id)
@@ -375,6 +407,28 @@ class Host:
         return len(data)
 
 
+def check_chosen_password(password: str, policy: dict[str, Any]) -> None:
+    """Refuse a chosen session password the relay's policy does not allow.
+
+    Only this client can check: the password never reaches the relay.
+    """
+    if policy.get("custom_password") is False:
+        raise ClientError(
+            "Choosing the session password is disabled by this relay's policy; "
+            "leave it out and one is made for you.",
+            EXIT_REFUSED,
+        )
+    wanted = policy.get("min_password_bits")
+    bits = password_bits(password)
+    if isinstance(wanted, int) and bits < wanted:
+        raise ClientError(
+            f"The session password is too weak: about {int(bits)} bits, and this relay's "
+            f"policy asks for at least {wanted}. Use a longer one, or leave it out and "
+            "one is made for you.",
+            EXIT_REFUSED,
+        )
+
+
 async def start(
     options: HostOptions,
     sink: EventSink,
@@ -386,18 +440,21 @@ async def start(
         options.relay_url, cafile=options.cafile, tls_fingerprint=options.tls_fingerprint
     )
     try:
+        if options.session_password is not None:
+            check_chosen_password(options.session_password, conn.policy)
         await conn.send(messages.SignIn(options.user, options.password))
         signed, _ = await conn.recv()
         if not isinstance(signed, messages.SignedIn):
             raise ClientError("The relay did not confirm the sign-in.", 1)
-        await conn.send(messages.CreateSession(0))
+        # A chosen ID is the relay's to allow or refuse (it says why).
+        await conn.send(messages.CreateSession(options.session_id))
         created, _ = await conn.recv()
         if not isinstance(created, messages.SessionCreated):
             raise ClientError("The relay did not create the session.", 1)
     except BaseException:
         await conn.close()
         raise
-    password = new_password(rng)
+    password = options.session_password or new_password(rng)
     link_secret = new_link_secret(rng)
     session_id = created.session_id
     organizer = Organizer(

@@ -12,6 +12,9 @@ Rules (MISSION.md rule 7; the relay is only a second line):
      Input still in flight, or held back by the relay, finds the gate closed.
   4. Input must open under the controller's own pairwise key: the relay
      cannot forge it or pass one member's input off as another's.
+  5. A ControlState POLICY from the relay (its policy no longer allows remote
+     control) closes the gate and withdraws any prompt at once: a restriction
+     is always safe to obey; only a grant needs this machine's consent.
 
 The same class serves the organizer's machine while it presents (controllers:
 its admitted participants, keys: `Organizer`) and a participant's machine
@@ -202,6 +205,21 @@ class RemoteControl:
             await self._announce(ControlReason.CONTROLLER_LEFT, member_id)
         elif self._prompt_scope is not None:
             self._prompt_scope.cancel()
+
+    async def on_policy_end(self) -> None:
+        """The relay's policy ended remote control: close the gate, forget the grant."""
+        self.gate.close()
+        closed_ns = time.time_ns()
+        ended = self.machine.revoke()
+        if self._prompt_scope is not None:
+            self._prompt_scope.cancel()
+        self._events.emit(
+            "control_ended",
+            "Remote control is disabled by this relay's policy.",
+            reason="policy",
+            member_id=ended.subject if ended is not None else 0,
+            gate_closed_ns=closed_ns,
+        )
 
     # -- revoke ---------------------------------------------------------------
 

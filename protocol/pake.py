@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import math
 import re
 import struct
 import unicodedata
@@ -64,6 +65,7 @@ __all__ = [
     "new_password",
     "normalize_password",
     "parse_link",
+    "password_bits",
 ]
 
 #: Size of the secret in an invitation link's #fragment.
@@ -105,6 +107,30 @@ def normalize_password(text: str) -> bytes:
     if not secret:
         raise LocalProtocolError("the password is empty")
     return secret
+
+
+def password_bits(text: str) -> float:
+    """A rough strength of a chosen session password, in bits.
+
+    Counted on the normalized password (as SPAKE2 uses it): its length times
+    log2 of the alphabet its characters come from (a-z: 26, digits: 10,
+    other ASCII: 33, anything else: 100 more). Generous to long random-looking
+    passwords and unkind to short ones; a generated password has 62.
+    """
+    try:
+        secret = normalize_password(text).decode("utf-8")
+    except LocalProtocolError:
+        return 0.0
+    pool = 0
+    if any("a" <= c <= "z" for c in secret):
+        pool += 26
+    if any(c.isascii() and c.isdigit() for c in secret):
+        pool += 10
+    if any(c.isascii() and not c.isalnum() for c in secret):
+        pool += 33
+    if any(not c.isascii() for c in secret):
+        pool += 100
+    return len(secret) * math.log2(pool) if pool > 1 else 0.0
 
 
 def new_password(rng: Rng) -> str:

@@ -46,6 +46,7 @@ ENDING_REASONS: Final = frozenset(
         ControlReason.REVOKED_WINDOW,
         ControlReason.RELEASED,
         ControlReason.CONTROLLER_LEFT,
+        ControlReason.POLICY,
     }
 )
 

@@ -70,6 +70,9 @@ class ControlReason(enum.IntEnum):
     RELEASED = 5
     CONTROLLER_LEFT = 6
     REFUSED = 7
+    #: The relay ended control: its policy no longer allows remote control.
+    #: Sent by the relay itself; a restriction, so clients obey it at once.
+    POLICY = 8
 
 
 class PresentAnswerKind(enum.IntEnum):
@@ -95,6 +98,9 @@ class PresenterReason(enum.IntEnum):
     ORGANIZER = 4
     STOPPED = 5
     LEFT = 6
+    #: The relay's policy does not let participants present (any more): the
+    #: role went back to nobody, or an acceptance was refused.
+    POLICY = 7
 
 
 #: Header of a sealed message (Frame or Input): tag u8, epoch u32, sender u16,

@@ -3,6 +3,14 @@
 Pure logic: no I/O, and time comes in as ``now`` (seconds, any monotonic or
 wall clock, as long as one throttle always gets the same kind).
 
+Password rules for organizer and admin accounts (:func:`check_password_strength`):
+  1. 12 to 1024 characters.
+  2. At least two kinds of character and six different characters.
+  3. Not the account's name, nor containing it (names of four or more
+     characters), nor the name reversed.
+  4. Not a common password: ``COMMON_PASSWORDS``, compared without case and
+     without the digits and symbols people add at the end ("Password2024!").
+
 Hashing is slow on purpose (tens of milliseconds and 64 MiB per call with the
 default parameters): run it through ``anyio.to_thread`` and cap how many run at
 once (e.g. an ``anyio.CapacityLimiter``), or a burst of sign-ins allocates
@@ -15,6 +23,8 @@ import collections
 import dataclasses
 import functools
 import ipaddress
+import secrets
+from collections.abc import Callable
 from typing import Final
 
 from argon2 import PasswordHasher, Type
@@ -86,9 +96,79 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     return hasher.hash("screenrelay: no such account")
 
 
-def check_password_strength(password: str) -> str | None:
+#: Passwords (case folded, trailing digits and symbols removed) that rule 4
+#: refuses: the most common bases of long passwords in public breach lists,
+#: plus this product's own words. Short ones already fail rule 1 alone but
+#: come back with digits added ("password1234").
+COMMON_PASSWORDS: Final = frozenset(
+    {
+        "",
+        "password",
+        "passw",
+        "passwd",
+        "passwort",
+        "motdepasse",
+        "contraseña",
+        "qwerty",
+        "qwertyuiop",
+        "qwertz",
+        "azerty",
+        "asdfgh",
+        "asdfghjkl",
+        "zxcvbnm",
+        "qazwsx",
+        "abc",
+        "abcdef",
+        "abcdefgh",
+        "letmein",
+        "welcome",
+        "iloveyou",
+        "admin",
+        "administrator",
+        "root",
+        "changeme",
+        "changeit",
+        "default",
+        "secret",
+        "trustno",
+        "monkey",
+        "dragon",
+        "football",
+        "baseball",
+        "sunshine",
+        "princess",
+        "master",
+        "shadow",
+        "superman",
+        "starwars",
+        "whatever",
+        "login",
+        "summer",
+        "winter",
+        "spring",
+        "autumn",
+        "p@ssw0rd",
+        "p@ssword",
+        "passw0rd",
+        "pa$$word",
+        "passwordpassword",
+        "organizer",
+        "screenrelay",
+        "screenshare",
+        "relay",
+        "1q2w3e4r5t",
+        "1q2w3e4r",
+        "q1w2e3r4t5",
+        "1qaz2wsx",
+        "zaq1zaq1",
+    }
+)
+
+
+def check_password_strength(password: str, name: str | None = None) -> str | None:
     """None when ``password`` is acceptable for an organizer or admin
-    account, else one sentence saying what is wrong."""
+    account called ``name``, else one sentence saying what is wrong (rules
+    in the module docstring)."""
     if len(password) < MIN_PASSWORD_CHARS:
         return (
             f"The password must have at least {MIN_PASSWORD_CHARS} characters; "
@@ -108,7 +188,38 @@ def check_password_strength(password: str) -> str | None:
             f"The password must have at least {MIN_DISTINCT_CHARS} different characters, "
             "not a few repeated."
         )
+    folded = password.casefold()
+    if name:
+        folded_name = name.casefold()
+        if folded in (folded_name, folded_name[::-1]) or (
+            len(folded_name) >= MIN_NAME_IN_PASSWORD and folded_name in folded
+        ):
+            return "The password must not be or contain the account's name."
+    if _common_base(folded) in COMMON_PASSWORDS or folded in COMMON_PASSWORDS:
+        return (
+            "The password is too common (a well-known password with a few characters"
+            " added); choose another, e.g. a few unrelated words."
+        )
     return None
+
+
+#: Shortest account name that rule 3 looks for inside a password; shorter
+#: names ("al") occur in good passwords by chance.
+MIN_NAME_IN_PASSWORD: Final = 4
+
+
+def _common_base(folded: str) -> str:
+    """The password without the digits and symbols at its end (and start)."""
+    return folded.rstrip("0123456789!@#$%^&*()-_=+.,;:?/~ ").lstrip("0123456789!@#$%^&*. ")
+
+
+def generate_password(token: Callable[[int], str] = secrets.token_urlsafe) -> str:
+    """A strong password: 20 characters of ``token(15)`` (120 random bits),
+    drawn again in the rare case it breaks a rule (e.g. only letters)."""
+    while True:
+        password = token(15)
+        if check_password_strength(password) is None:
+            return password
 
 
 def _character_class(c: str) -> str:

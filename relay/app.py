@@ -16,8 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from protocol.version import SOFTWARE_VERSION
-from relay import endpoint, metrics, web
+from relay import admin_web, endpoint, metrics, web
 from relay.context import RelayContext
+from relay.database import DatabaseError
 
 log = logging.getLogger("screenrelay.relay")
 
@@ -75,7 +76,12 @@ def build_app(ctx: RelayContext) -> Starlette:
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse(
-            {"ok": True, "version": SOFTWARE_VERSION, "sessions": len(ctx.directory.sessions)}
+            {
+                "ok": True,
+                "version": SOFTWARE_VERSION,
+                "sessions": len(ctx.directory.sessions),
+                "policy_revision": ctx.policy_revision,
+            }
         )
 
     async def metrics_page(request: Request) -> Response:
@@ -94,6 +100,7 @@ def build_app(ctx: RelayContext) -> Starlette:
             Route("/healthz", healthz),
             Route("/metrics", metrics_page),
             *web.ROUTES,
+            *admin_web.routes(ctx),
             Route("/", index),
         ],
         lifespan=lifespan,
@@ -103,6 +110,13 @@ def build_app(ctx: RelayContext) -> Starlette:
 
 
 async def _ticker(ctx: RelayContext) -> None:
+    """Every tick: a newly stored policy, admission timeouts, session limits;
+    once a day, audit retention."""
     while True:
         await anyio.sleep(ctx.config.tick_interval)
+        try:
+            await ctx.refresh_policy(time.time())
+            await ctx.prune_audit(time.time())
+        except DatabaseError as exc:  # the store is busy or broken: keep serving, say so
+            log.error("could not read the policy or prune the audit trail: %s", exc)
         ctx.directory.tick(time.time())

@@ -1,9 +1,15 @@
-"""What every connection of one relay process shares."""
+"""What every connection of one relay process shares.
+
+The policy in force is read from the store at start and again whenever its
+revision changes (``refresh_policy``, every tick: one cheap query), so a
+``screenrelay admin policy set`` reaches a running relay within a second.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Any
+from typing import Any, Final
 
 import anyio
 
@@ -11,8 +17,14 @@ from protocol.version import parse_version
 from relay.accounts import SignInThrottle, verify_password
 from relay.audit_writer import AuditWriter
 from relay.config import RelayConfig
+from relay.policy import Policy, PolicyError, parse_policy
 from relay.sessions import AuditRecord, Directory
 from relay.store import Account, DetailValue, Store
+
+#: Seconds between two prunings of the audit trail (the policy's retention).
+PRUNE_INTERVAL: Final = 24 * 3600.0
+
+log = logging.getLogger("screenrelay.relay")
 
 
 class RelayContext:
@@ -34,8 +46,66 @@ class RelayContext:
         #: One thread at a time touches SQLite.
         self.db_limiter = anyio.CapacityLimiter(1)
         self.audit = AuditWriter(store, self.db_limiter)
-        self.directory = Directory(config.directory, self.audit.record)
+        #: The stored policy revision in force (0: none stored, the defaults).
+        self.policy_revision = 0
+        policy = self._read_policy()
+        self.directory = Directory(config.directory, self.audit.record, policy=policy)
         self.throttle = SignInThrottle()
+        self._pruned_at = float("-inf")
+
+    @property
+    def policy(self) -> Policy:
+        """The administrator's policy in force."""
+        return self.directory.policy
+
+    def _read_policy(self) -> Policy:
+        """The newest stored policy; on a document that does not parse, the
+        previous one (or the defaults), and an error in the log."""
+        row = self.store.current_policy()
+        self.policy_revision = row.revision if row is not None else 0
+        if row is None:
+            return Policy()
+        try:
+            return parse_policy(row.document)
+        except PolicyError as exc:
+            log.error(
+                "policy revision %d is not valid (%s); keeping the previous one", row.revision, exc
+            )
+            return self.directory.policy if hasattr(self, "directory") else Policy()
+
+    async def refresh_policy(self, now: float) -> None:
+        """Put a newly stored policy in force (called every tick)."""
+        revision = await anyio.to_thread.run_sync(
+            self.store.policy_revision, limiter=self.db_limiter
+        )
+        if revision == self.policy_revision:
+            return
+        policy = await anyio.to_thread.run_sync(self._read_policy, limiter=self.db_limiter)
+        log.info("policy revision %d in force", self.policy_revision)
+        self.directory.apply_policy(policy, now)
+
+    async def prune_audit(self, now: float) -> None:
+        """Drop audit rows older than the policy's retention, once a day."""
+        days = self.policy.audit.retention_days
+        if days is None or now - self._pruned_at < PRUNE_INTERVAL:
+            return
+        self._pruned_at = now
+        before = now - days * 86400.0
+
+        def prune() -> int:
+            return self.store.prune_audit(before, now=now)
+
+        pruned = await anyio.to_thread.run_sync(prune, limiter=self.db_limiter)
+        if pruned:
+            log.info("audit: pruned %d rows older than %d days (policy)", pruned, days)
+
+    def client_version_range(self) -> tuple[str, str | None]:
+        """The oldest and newest client versions allowed ("x.y.z"; None: no newest)."""
+        oldest = self.config.min_client_version
+        versions = self.policy.client_versions
+        if versions.min is not None and _key(versions.min) > _key(oldest):
+            oldest = versions.min
+        return oldest, versions.max
 
     def audit_record(
         self, action: str, actor: str | None, address: str | None, **detail: DetailValue
@@ -55,10 +125,23 @@ class RelayContext:
         return await anyio.to_thread.run_sync(check, limiter=self.db_limiter)
 
     def policy_document(self) -> dict[str, Any]:
-        """The policy every client is told on connecting (issue 6 extends it)."""
-        return {
-            "min_client_version": self.config.min_client_version,
-            "max_participants": self.config.directory.max_participants,
-            "remote_control": self.config.directory.remote_control,
-            "participants_present": False,
-        }
+        """The policy every client is told in Welcome (docs/protocol.md)."""
+        limits = self.config.directory
+        document = self.policy.client_document()
+        oldest, newest = self.client_version_range()
+        document["min_client_version"] = oldest
+        document["max_client_version"] = newest
+        document["revision"] = self.policy_revision
+        document["remote_control"] = document["remote_control"] and limits.remote_control
+        document["participants_present"] = (
+            document["participants_present"] and limits.participants_present
+        )
+        document["max_participants"] = min(document["max_participants"], limits.max_participants)
+        return document
+
+
+def _key(text: str) -> tuple[int, int, int]:
+    version = parse_version(text)
+    if version is None:
+        raise ValueError(f"{text!r} is not x.y.z")
+    return version

@@ -127,6 +127,9 @@ class ControlRouter:
         detail: dict[str, DetailValue] = {"member": state.subject, "grant": state.grant}
         if state.reason in REVOKE_HOW:
             detail["how"] = REVOKE_HOW[state.reason]
+        if state.reason == ControlReason.GRANTED:
+            # The presenter's own machine said yes: the consent, then the grant.
+            record("consent_given", what="remote control", **detail)
         record(AUDIT_ACTION[ControlReason(state.reason)], **detail)
 
     def presenter_changed(self) -> None:

@@ -38,7 +38,7 @@ from typing import Final
 from protocol.errors import ScreenrelayError
 
 #: The schema version this code reads and writes.
-TARGET_VERSION: Final = 1
+TARGET_VERSION: Final = 2
 
 #: Seconds a statement waits for another connection's write lock before it
 #: fails: the relay and ``screenrelay admin`` may use the same file at once.

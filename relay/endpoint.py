@@ -5,14 +5,16 @@ One WebSocket per client, binary messages (docs/protocol.md). A connection:
     client  Hello(proto, version)      relay  Welcome(policy)  or  Error(VERSION_REFUSED), close
   organizer:
     SignIn(user, password)             SignedIn              or  Error(SIGN_IN_FAILED), close
-    CreateSession(requested_id)        SessionCreated(id, member 1)
+    CreateSession(requested_id)        SessionCreated(id, member 1)  or  Error(NOT_ALLOWED)
     PakeReply / Admit / Reject / KeyUpdate   routed to the joiner they name
     Frame                              fanned out to admitted members
     EndSession                         SessionEnded to all, close all
     ControlState                       recorded, forwarded to every member
     ControlRequest, ControlRelease, Input   while a participant presents: to it
   joiner:
+    [SignIn(user, password)            SignedIn: where policy admits only accounts]
     Join(id, credential, pake)         (forwarded to the organizer as JoinRequest)
+                                       or Error(NOT_ALLOWED) naming the policy's rule
     PakeConfirm(tag)                   (forwarded); later Admit, or Error(ADMISSION_FAILED)
     then receives KeyUpdate, Frame, ControlState, SessionEnded, and may send
     ControlRequest, ControlRelease     forwarded to the presenter (or refused)
@@ -42,6 +44,10 @@ from protocol.wire import MAX_FRAME_MESSAGE, ORGANIZER_MEMBER, PROTOCOL_VERSION,
 from relay.context import RelayContext
 from relay.peer import Peer
 from relay.sessions import Decoy, LiveSession, Member
+from relay.store import Account
+
+#: Account roles that may start sessions (members only join).
+ORGANIZING_ROLES: Final = frozenset({"organizer", "admin"})
 
 log = logging.getLogger("screenrelay.relay")
 
@@ -79,7 +85,8 @@ class _Conn:
 
     peer: Peer
     greeted: bool = False
-    user: str | None = None
+    #: The signed-in account, if any (organizers; joiners where policy asks).
+    account: Account | None = None
     session: LiveSession | None = None
     #: Set for joiners; None for the organizer.
     member: Member | None = None
@@ -198,16 +205,25 @@ async def _dispatch(data: bytes, conn: _Conn, ctx: RelayContext, now: float) -> 
         ctx.directory.from_member(conn.session, conn.member, message, now)
     elif conn.decoy is not None:
         ctx.directory.from_decoy(conn.peer, conn.decoy, message, now)
-    elif isinstance(message, messages.Join) and conn.user is None:
-        joined = ctx.directory.join(conn.peer, message, now)
+    elif isinstance(message, messages.Join):
+        account = conn.account
+        who = (account.name, account.email) if account is not None else None
+        joined = ctx.directory.join(conn.peer, message, now, who)
         if isinstance(joined, Decoy):
             conn.decoy = joined
         elif joined is not None:
             conn.session, conn.member = joined
-    elif isinstance(message, messages.SignIn) and conn.user is None:
+    elif isinstance(message, messages.SignIn) and conn.account is None:
         await _sign_in(message, conn, ctx, now)
-    elif isinstance(message, messages.CreateSession) and conn.user is not None:
-        session = ctx.directory.create_session(conn.peer, conn.user, message.requested_id, now)
+    elif isinstance(message, messages.CreateSession) and conn.account is not None:
+        if conn.account.role not in ORGANIZING_ROLES:
+            ctx.audit_record("refused", conn.account.name, conn.peer.address, rule="role")
+            raise RemoteProtocolError(
+                "Only organizer accounts may start sessions.", ErrorCode.NOT_ALLOWED
+            )
+        session = ctx.directory.create_session(
+            conn.peer, conn.account.name, message.requested_id, now
+        )
         conn.session = session
         conn.peer.send(messages.SessionCreated(session.session_id, session.presenter_id))
     else:
@@ -220,13 +236,27 @@ async def _dispatch(data: bytes, conn: _Conn, ctx: RelayContext, now: float) -> 
 def _hello(message: messages.Message, conn: _Conn, ctx: RelayContext) -> None:
     if not isinstance(message, messages.Hello):
         raise RemoteProtocolError("the first message must be Hello", ErrorCode.UNEXPECTED)
-    required = ctx.config.min_client_version
+    oldest, newest = ctx.client_version_range()
     version = parse_version(message.client_version)
-    if message.proto != PROTOCOL_VERSION or version is None or version < ctx.min_client_version:
+    low = parse_version(oldest)
+    high = parse_version(newest) if newest is not None else None
+    too_new = version is not None and high is not None and version > high
+    if (
+        message.proto != PROTOCOL_VERSION
+        or version is None
+        or (low is not None and version < low)
+        or too_new
+    ):
+        required = f"{oldest} or newer" if newest is None else f"{oldest} to {newest}"
+        advice = "Please install an allowed version." if too_new else "Please update."
+        ctx.audit_record(
+            "refused", None, conn.peer.address, rule="client_versions",
+            client_version=message.client_version[:32],
+        )  # fmt: skip
         raise RemoteProtocolError(
-            f"This relay requires screenrelay {required} or newer (protocol "
+            f"This relay requires screenrelay {required} (protocol "
             f"{PROTOCOL_VERSION}); this client is {message.client_version} "
-            f"(protocol {message.proto}). Please update.",
+            f"(protocol {message.proto}). {advice}",
             ErrorCode.VERSION_REFUSED,
         )
     conn.greeted = True
@@ -247,6 +277,6 @@ async def _sign_in(message: messages.SignIn, conn: _Conn, ctx: RelayContext, now
         ctx.audit_record("sign_in_failed", message.user, address)
         raise RemoteProtocolError("Wrong user name or password.", ErrorCode.SIGN_IN_FAILED)
     ctx.throttle.succeeded(message.user, address)
-    conn.user = account.name
+    conn.account = account
     ctx.audit_record("signed_in", account.name, address)
     conn.peer.send(messages.SignedIn(account.name, account.role))

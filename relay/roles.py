@@ -16,6 +16,10 @@ can check (MISSION.md rules 3-5):
   5. Every change goes to everyone (PresenterChanged) and into the audit
      trail. Only the presenter's frames are forwarded, and a new presenter is
      asked for a key frame at once.
+  6. When policy stops letting participants present, a presenting
+     participant loses the role and an ask in force is withdrawn
+     (PresenterChanged POLICY); an ACCEPT that arrives afterwards is refused
+     the same way. Taking a role away needs no consent.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from protocol import messages
 from protocol.errors import ErrorCode, RemoteProtocolError
 from protocol.roles import Change, Event, RolesMachine
 from protocol.wire import ORGANIZER_MEMBER, PresentAnswerKind, PresenterReason
+from relay.store import DetailValue
 
 #: The audit action for each kind of change.
 AUDIT_ACTION: Final = {
@@ -37,6 +42,7 @@ AUDIT_ACTION: Final = {
     PresenterReason.ORGANIZER: "presenter_changed",
     PresenterReason.STOPPED: "presenter_changed",
     PresenterReason.LEFT: "presenter_changed",
+    PresenterReason.POLICY: "refused",
 }
 
 #: The table's event for each answer (STOP is handled apart: it needs no ask).
@@ -88,6 +94,10 @@ class Roles:
         kind = PresentAnswerKind(answer.answer)
         if kind is PresentAnswerKind.STOP:
             change = self.machine.stop(member_id)
+        elif kind is PresentAnswerKind.ACCEPT and not self.allowed:
+            change = self.machine.answer(member_id, Event.DECLINE)
+            if change is not None:
+                change = Change(change.presenter, change.subject, PresenterReason.POLICY)
         else:
             change = self.machine.answer(member_id, ANSWER_EVENT[kind])
         if change is None:
@@ -101,6 +111,19 @@ class Roles:
         self._tell(change, broadcast, record)
         return change.presenter == ORGANIZER_MEMBER
 
+    def withdraw_by_policy(self, broadcast: Broadcast, record: Record) -> None:
+        """Policy no longer lets participants present: take the role back, end any ask."""
+        presenter, asked = self.machine.presenter, self.machine.asked
+        if presenter > ORGANIZER_MEMBER:
+            self.machine.take_back()
+            self._tell(Change(0, presenter, PresenterReason.POLICY), broadcast, record)
+        elif asked:
+            change = self.machine.answer(asked, Event.DECLINE)
+            if change is not None:
+                self._tell(
+                    Change(change.presenter, asked, PresenterReason.POLICY), broadcast, record
+                )
+
     def left(self, member_id: int, broadcast: Broadcast, record: Record) -> None:
         change = self.machine.member_left(member_id)
         if change is not None:
@@ -109,9 +132,14 @@ class Roles:
     @staticmethod
     def _tell(change: Change, broadcast: Broadcast, record: Record) -> None:
         broadcast(messages.PresenterChanged(change.presenter, change.subject, change.reason))
-        record(
-            AUDIT_ACTION[change.reason],
-            member=change.subject,
-            presenter=change.presenter,
-            reason=change.reason.name.lower(),
-        )
+        if change.reason is PresenterReason.ACCEPTED:
+            # The participant's own machine said yes: the consent, then its effect.
+            record("consent_given", member=change.subject, what="present")
+        detail: dict[str, DetailValue] = {
+            "member": change.subject,
+            "presenter": change.presenter,
+            "reason": change.reason.name.lower(),
+        }
+        if change.reason is PresenterReason.POLICY:
+            detail["rule"] = "features.participants_present"
+        record(AUDIT_ACTION[change.reason], **detail)

@@ -19,6 +19,13 @@ live on the clients):
   5. A member who leaves is forgotten and the organizer told (it rekeys); when
      the organizer leaves or ends the session, everyone is told and the
      session is forgotten. Nothing of a session outlives it but audit metadata.
+  6. The administrator's policy (relay/policy.py) is enforced where each rule
+     applies: who organizes and which session ID at CreateSession, who joins
+     at Join, how many at Admit, features at each request, length and idle
+     time on every tick. A new policy applies at once to new actions and,
+     where it restricts, to running sessions (``apply_policy``): control in
+     force ends, a presenting participant loses the role. Every refusal is
+     answered with a sentence naming the rule and audited as ``refused``.
 
 Domain methods are synchronous and take ``now`` (seconds, wall clock).
 """
@@ -41,10 +48,12 @@ from protocol.wire import (
     SESSION_ID_MAX,
     SESSION_ID_MIN,
     ControlReason,
+    PresenterReason,
 )
 from relay.control_routing import ControlRouter
 from relay.outbox import OutboxStatistics, Verdict
 from relay.peer import Peer
+from relay.policy import Policy
 from relay.ratelimit import RateLimiter
 from relay.roles import Roles
 from relay.store import DetailValue
@@ -91,17 +100,20 @@ class DirectoryConfig:
 
     #: Seconds before a failed admission is answered (same for every cause).
     failure_floor: float = 1.0
-    #: Most admitted participants per session (the organizer not counted).
-    max_participants: int = 50
+    #: Most admitted participants per session (the organizer not counted),
+    #: whatever the policy says; the policy's own limit is usually lower.
+    max_participants: int = 10_000
     #: Join attempts per client address: burst, then per second.
     joins_per_address_burst: int = 10
     joins_per_address_rate: float = 10 / 60
     #: Join attempts per session ID (known or not): burst, then per second.
     joins_per_session_burst: int = 20
     joins_per_session_rate: float = 20 / 60
-    #: Whether viewers may ask for remote control at all.
+    #: Whether viewers may ask for remote control at all (the policy may
+    #: forbid it besides).
     remote_control: bool = True
-    #: Whether the organizer may hand the presenter role to participants.
+    #: Whether the organizer may hand the presenter role to participants
+    #: (the policy may forbid it besides).
     participants_present: bool = True
 
 
@@ -172,6 +184,9 @@ class LiveSession:
         self.organizer_name = organizer_name
         self.organizer = organizer
         self.started_at = now
+        #: When anything last happened (frames, input, joins, role or control
+        #: changes; not rekeys), for the policy's idle timeout.
+        self.last_activity = now
         self.members: dict[int, Member] = {}
         #: Who presents, and the ask in force (second line).
         self.roles = Roles(participants_may_present=participants_present)
@@ -276,9 +291,12 @@ class Directory:
         config: DirectoryConfig,
         audit: Callable[[AuditRecord], None],
         new_session_id: Callable[[], int] | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self._config = config
         self._audit = audit
+        #: The administrator's policy in force (``apply_policy`` changes it).
+        self.policy = policy or Policy()
         self._new_session_id = new_session_id or (
             lambda: SESSION_ID_MIN + secrets.randbelow(SESSION_ID_MAX - SESSION_ID_MIN + 1)
         )
@@ -297,6 +315,16 @@ class Directory:
         self, organizer: Peer, user: str, requested_id: int, now: float
     ) -> LiveSession:
         """Open a session for a signed-in organizer."""
+        if not self.policy.organize.allows(user):
+            self._refuse_by_policy(
+                "organize.accounts", user, organizer.address, None, now,
+                "This relay's policy lets only the accounts it names start sessions.",
+            )  # fmt: skip
+        if requested_id and not self.policy.features.custom_session_id:
+            self._refuse_by_policy(
+                "features.custom_session_id", user, organizer.address, None, now,
+                "Choosing the session ID is disabled by this relay's policy.",
+            )  # fmt: skip
         if requested_id:
             if requested_id in self.sessions:
                 raise RemoteProtocolError("That session ID is already in use.", ErrorCode.ID_TAKEN)
@@ -310,8 +338,8 @@ class Directory:
             user,
             organizer,
             now,
-            remote_control=self._config.remote_control,
-            participants_present=self._config.participants_present,
+            remote_control=self._remote_control_allowed(),
+            participants_present=self._participants_present_allowed(),
         )
         self.sessions[session_id] = session
         self._record("session_started", user, organizer.address, session_id, now)
@@ -319,6 +347,8 @@ class Directory:
 
     def from_organizer(self, session: LiveSession, message: messages.Message, now: float) -> None:
         """Route a message the organizer's client sent."""
+        if not isinstance(message, messages.KeyUpdate):
+            session.last_activity = now
         if isinstance(message, messages.EndSession):
             self.end_session(session, now, reason="ended by organizer")
             return
@@ -326,6 +356,16 @@ class Directory:
             self._control_from(session, ORGANIZER_MEMBER, message, session.organizer.send, now)
             return
         if isinstance(message, messages.PresentRequest):
+            if not session.roles.allowed:
+                session.organizer.send(
+                    messages.PresenterChanged(
+                        session.presenter_id, message.member_id, PresenterReason.POLICY
+                    )
+                )
+                self._record_refused(
+                    session, None, now, "features.participants_present", member=message.member_id
+                )
+                return
             target = session.members.get(message.member_id)
             admitted = target is not None and target.state is JoinState.ADMITTED
             forward = target.peer.send if target is not None else session.organizer.send
@@ -361,15 +401,18 @@ class Directory:
             raise _refuse(member.state, message)
         if isinstance(message, messages.Admit):
             count = sum(1 for _ in session.admitted())
-            if count >= self._config.max_participants:
+            limit = self._max_participants()
+            if count >= limit:
                 self._drop_joiner(
                     session,
                     member,
                     now,
                     reason="session full",
                     code=ErrorCode.NOT_ALLOWED,
-                    text="The session is full.",
+                    text="The session is full: this relay's policy allows at most "
+                    f"{limit} participants.",
                 )
+                self._record_refused(session, member, now, "sessions.max_participants", limit=limit)
                 session.organizer.send(messages.MemberLeft(member.member_id))
                 return
         member.state = next_state
@@ -386,19 +429,22 @@ class Directory:
             )
             session.request_keyframe(now)
 
-    def end_session(self, session: LiveSession, now: float, *, reason: str) -> None:
-        """Tell everyone the session ended and forget it."""
+    def end_session(
+        self,
+        session: LiveSession,
+        now: float,
+        *,
+        reason: str,
+        text: str = "The session has ended.",
+    ) -> None:
+        """Tell everyone the session ended (``text``: the sentence they see) and forget it."""
         if self.sessions.get(session.session_id) is not session:
             return
         del self.sessions[session.session_id]
         for member in session.members.values():
-            member.peer.send(
-                messages.SessionEnded(ErrorCode.SESSION_ENDED, "The session has ended.")
-            )
+            member.peer.send(messages.SessionEnded(ErrorCode.SESSION_ENDED, text))
             member.peer.close(None)
-        session.organizer.send(
-            messages.SessionEnded(ErrorCode.SESSION_ENDED, "The session has ended.")
-        )
+        session.organizer.send(messages.SessionEnded(ErrorCode.SESSION_ENDED, text))
         session.organizer.close(None)
         self._record(
             "session_ended",
@@ -413,13 +459,30 @@ class Directory:
     # -- joiners ------------------------------------------------------------
 
     def join(
-        self, peer: Peer, message: messages.Join, now: float
+        self,
+        peer: Peer,
+        message: messages.Join,
+        now: float,
+        account: tuple[str, str | None] | None = None,
     ) -> tuple[LiveSession, Member] | Decoy | None:
         """Start a joiner's admission.
 
-        Returns the session and member, a Decoy for an unknown session ID, or
-        None if refused at once (the peer is being closed).
+        ``account`` is the joiner's (name, e-mail) if it signed in. Returns the
+        session and member, a Decoy for an unknown session ID, or None if
+        refused at once (the peer is being closed).
         """
+        join_policy = self.policy.join
+        name, email = account if account is not None else (None, None)
+        if not join_policy.allows(name, email):
+            text = {
+                "signed_in": "This relay's policy admits only signed-in accounts to sessions; "
+                "join with --user NAME.",
+                "allowlist": "This relay's policy admits only the accounts and e-mail domains "
+                "it names to sessions" + ("." if name is not None else "; join with --user NAME."),
+            }[join_policy.who]
+            peer.close(ErrorCode.NOT_ALLOWED, text)
+            self._record("refused", name, peer.address, None, now, rule=f"join.{join_policy.who}")
+            return None
         if not self._address_joins.allow(peer.address, now) or not self._session_joins.allow(
             message.session_id, now
         ):
@@ -474,6 +537,7 @@ class Directory:
         self, session: LiveSession, member: Member, message: messages.Message, now: float
     ) -> None:
         """Route a message a joiner or admitted member sent."""
+        session.last_activity = now
         if isinstance(message, messages.PresentAnswer) and member.state is JoinState.ADMITTED:
             with session.presenter_change():
                 presents = session.roles.answer(
@@ -544,6 +608,10 @@ class Directory:
             answer(messages.ControlState(0, 0, requester, ControlReason.REFUSED))
             return
         member = session.members.get(requester)
+        if not session.control.allowed:
+            answer(messages.ControlState(0, session.control.grant, requester, ControlReason.POLICY))
+            self._record_refused(session, member, now, "features.remote_control", member=requester)
+            return
         session.control.request(
             requester,
             session.presenter_id,
@@ -563,6 +631,11 @@ class Directory:
     ) -> None:
         """A ControlState from the presenter, or a former presenter's "it ended"."""
         record = self._recorder(session, member, now)
+        if sender == session.presenter_id and state.controller and not session.control.allowed:
+            # Granted in a prompt answered after the policy changed: end it
+            # at once, and tell the presenter, whose client closes its gate.
+            self._end_control_by_policy(session, state.controller, state.grant, now)
+            return
         if sender == session.presenter_id:
             controllers = {m for m in session.controllers() if m != sender}
             session.control.announce(state, controllers, record)
@@ -609,6 +682,7 @@ class Directory:
                 need_key = True
         session.frames_forwarded += 1
         session.bytes_forwarded += len(data)
+        session.last_activity = now
         if need_key:
             session.request_keyframe(now)
 
@@ -628,12 +702,14 @@ class Directory:
         presenter = session.presenter()
         from_id = member.member_id if member is not None else ORGANIZER_MEMBER
         if session.control.may_forward_input(from_id, sender, grant, now) and presenter:
+            session.last_activity = now
             presenter.send_bytes(data)
 
     # -- time ---------------------------------------------------------------
 
     def tick(self, now: float) -> None:
-        """Fail admissions that took longer than ADMISSION_TIMEOUT."""
+        """Fail admissions that took longer than ADMISSION_TIMEOUT; end sessions
+        that ran longer, or sat idle longer, than the policy allows."""
         for peer, decoy in list(self._decoys.items()):
             if now - decoy.joined_at > ADMISSION_TIMEOUT:
                 del self._decoys[peer]
@@ -646,6 +722,97 @@ class Directory:
                 ):
                     self._fail_admission(session, member, now, reason="timeout")
                     session.organizer.send(messages.MemberLeft(member.member_id))
+            self._end_if_over_time(session, now)
+
+    # -- policy -------------------------------------------------------------
+
+    def apply_policy(self, policy: Policy, now: float) -> None:
+        """Put a new policy in force; restrict running sessions where it restricts.
+
+        Control in force ends (ControlState POLICY to everyone: the presenter's
+        client closes its gate on it) and a presenting participant loses the
+        role (PresenterChanged POLICY). A lower participant limit only stops
+        new admissions; nobody admitted is sent away.
+        """
+        self.policy = policy
+        remote_control = self._remote_control_allowed()
+        participants_present = self._participants_present_allowed()
+        for session in list(self.sessions.values()):
+            session.control.allowed = remote_control
+            if not remote_control and session.control.controller:
+                self._end_control_by_policy(
+                    session, session.control.controller, session.control.grant, now
+                )
+            session.roles.allowed = participants_present
+            if not participants_present:
+                with session.presenter_change():
+                    session.roles.withdraw_by_policy(
+                        session.broadcast, self._recorder(session, None, now)
+                    )
+            self._end_if_over_time(session, now)
+
+    def _end_control_by_policy(
+        self, session: LiveSession, controller: int, grant: int, now: float
+    ) -> None:
+        """No input from here on; tell the presenter and everyone why."""
+        session.control.presenter_changed()  # forget the grant: input is dropped at once
+        session.broadcast(messages.ControlState(0, grant, controller, ControlReason.POLICY))
+        self._record_refused(
+            session, None, now, "features.remote_control", member=controller, ended="control"
+        )
+
+    def _end_if_over_time(self, session: LiveSession, now: float) -> None:
+        limits = self.policy.sessions
+        longest, idle = limits.max_duration_seconds, limits.idle_timeout_seconds
+        if longest is not None and now - session.started_at >= longest:
+            self.end_session(
+                session,
+                now,
+                reason="policy:sessions.max_duration_seconds",
+                text=f"The session reached the longest time this relay's policy allows "
+                f"({_duration(longest)}).",
+            )
+        elif idle is not None and now - session.last_activity >= idle:
+            self.end_session(
+                session,
+                now,
+                reason="policy:sessions.idle_timeout_seconds",
+                text=f"The session was idle longer than this relay's policy allows "
+                f"({_duration(idle)}).",
+            )
+
+    def _remote_control_allowed(self) -> bool:
+        return self._config.remote_control and self.policy.features.remote_control
+
+    def _participants_present_allowed(self) -> bool:
+        return self._config.participants_present and self.policy.features.participants_present
+
+    def _max_participants(self) -> int:
+        return min(self._config.max_participants, self.policy.sessions.max_participants)
+
+    def _refuse_by_policy(
+        self,
+        rule: str,
+        actor: str | None,
+        address: str,
+        session_id: int | None,
+        now: float,
+        text: str,
+    ) -> None:
+        """Audit a refusal and raise the error that answers it."""
+        self._record("refused", actor, address, session_id, now, rule=rule)
+        raise RemoteProtocolError(text, ErrorCode.NOT_ALLOWED)
+
+    def _record_refused(
+        self,
+        session: LiveSession,
+        by: Member | None,
+        now: float,
+        rule: str,
+        **detail: DetailValue,
+    ) -> None:
+        """Audit a refusal by policy; ``by`` is the member refused (None: the organizer)."""
+        self._recorder(session, by, now)("refused", rule=rule, **detail)
 
     def _fail_admission(
         self, session: LiveSession, member: Member, now: float, *, reason: str
@@ -702,3 +869,10 @@ class Directory:
         **detail: DetailValue,
     ) -> None:
         self._audit(AuditRecord(now, action, actor, address, session_id, dict(detail)))
+
+
+def _duration(seconds: int) -> str:
+    """``90`` -> "90 seconds", ``3600`` -> "60 minutes": how a rule is named to people."""
+    if seconds % 60 == 0 and seconds >= 120:
+        return f"{seconds // 60} minutes"
+    return f"{seconds} seconds"

@@ -19,9 +19,14 @@ where ``prev_hash`` is the previous row's ``hash`` (64 zeros for the first
 row). Triggers refuse UPDATE and DELETE; someone with write access to the file
 can drop them, and :meth:`Store.verify_audit` then finds rows edited (hash
 mismatch), inserted (chain break) or deleted (chain break and a gap in the
-ids). A careful attacker can recompute every hash after the rows they changed;
-only a head hash kept outside the database (see :meth:`Store.audit_head`)
-catches that.
+ids); the rules are in ``relay/audit_chain.py``. A careful attacker can
+recompute every hash after the rows they changed; only a head hash kept
+outside the database (:meth:`Store.audit_head`, checked by
+:meth:`Store.check_audit_head`) catches that.
+
+Retention: :meth:`Store.prune_audit` first appends an ``audit_pruned`` row
+naming the last row it removes (id and hash), then removes the oldest rows;
+the chain then starts at that named row.
 """
 
 from __future__ import annotations
@@ -37,17 +42,24 @@ from collections.abc import Iterator, Mapping
 from typing import Final, Literal, Protocol, TypeAlias, get_args
 
 from protocol.errors import ScreenrelayError
+from relay.audit_chain import GENESIS_HASH as GENESIS_HASH  # prev_hash of the first row
+from relay.audit_chain import (
+    PRUNED_ACTION,
+    Anchor,
+    ChainChecker,
+    find_anchor,
+    head_problem,
+    prune_detail,
+)
 from relay.database import DatabaseError, translate_errors
 
-#: An account's role. Session participants have no account.
-Role: TypeAlias = Literal["organizer", "admin"]
+#: An account's role: organizers start sessions, admins administer, members
+#: only sign in to join where policy asks for an account.
+Role: TypeAlias = Literal["organizer", "admin", "member"]
 ROLES: Final[frozenset[str]] = frozenset(get_args(Role))
 
 #: What an audit detail value may be: metadata, never content or secrets.
 DetailValue: TypeAlias = str | int | float | bool | None
-
-#: prev_hash of the first audit row.
-GENESIS_HASH: Final = "0" * 64
 
 #: Longest detail JSON text accepted: details are a few fields of metadata; the
 #: cap keeps a buggy caller from filling the disk one row at a time.
@@ -76,7 +88,7 @@ class UnknownAccount(ScreenrelayError):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Account:
-    """One organizer or admin account."""
+    """One organizer, admin or member account."""
 
     id: int
     #: As given when the account was made; lookups ignore ASCII case.
@@ -87,6 +99,8 @@ class Account:
     disabled: bool
     #: Seconds since the epoch.
     created_at: float
+    #: Optional e-mail address (join allowlists may name its domain).
+    email: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -173,12 +187,27 @@ class AuditVerification:
     rows: int
     #: One sentence per problem, each naming the row id.
     problems: list[str]
+    #: The chain starts after this row (0: at the start; else the last pruned row).
+    starts_after: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PolicyRow:
+    """One stored policy: the document in force from ``changed_at`` on."""
+
+    revision: int
+    #: JSON text as relay/policy.py writes it ("{}": the defaults).
+    document: str
+    changed_by: str
+    changed_at: float
 
 
 class Store(Protocol):
     """What the relay's domain needs from its store."""
 
-    def add_account(self, name: str, role: Role, password_hash: str, now: float) -> int:
+    def add_account(
+        self, name: str, role: Role, password_hash: str, now: float, email: str | None = None
+    ) -> int:
         """Create an account; return its id. AccountExists if the name is taken."""
         ...
 
@@ -210,6 +239,32 @@ class Store(Protocol):
 
     def verify_audit(self) -> AuditVerification:
         """Check the whole audit chain."""
+        ...
+
+    def policy_revision(self) -> int:
+        """The revision of the policy in force (0: none stored, the defaults apply)."""
+        ...
+
+    def current_policy(self) -> PolicyRow | None:
+        """The newest stored policy row, or None when none was ever stored."""
+        ...
+
+    def store_policy(self, document: str, changed_by: str, now: float) -> int:
+        """Store a new policy document (already validated); return its revision."""
+        ...
+
+    def check_audit_head(self, head: AuditHead) -> str | None:
+        """None if ``head`` (recorded earlier) is still in the chain, else why not."""
+        ...
+
+    def prune_audit(
+        self, before: float, *, now: float, actor: str | None = None, address: str | None = None
+    ) -> int:
+        """Delete the oldest rows, those before ``before``; return how many."""
+        ...
+
+    def set_disabled(self, name: str, disabled: bool) -> None:
+        """Disable or enable an account. UnknownAccount if none."""
         ...
 
 
@@ -246,10 +301,10 @@ def audit_hash(
 
 _RawAuditRow: TypeAlias = tuple[int, float, str | None, str | None, str, int | None, str, str, str]
 
-_ACCOUNT_COLUMNS: Final = "id, name, role, password_hash, disabled, created_at"
+_ACCOUNT_COLUMNS: Final = "id, name, role, password_hash, disabled, created_at, email"
 
 #: Defined in relay-v1.sql; verify_audit reports them missing.
-_AUDIT_TRIGGERS: Final = frozenset({"audit_no_update", "audit_no_delete"})
+_AUDIT_TRIGGERS: Final = frozenset({"audit_no_update", "audit_no_delete", "audit_append_only"})
 
 _AUDIT_COLUMNS: Final = "id, at, actor, address, action, session_id, detail, prev_hash, hash"
 
@@ -266,7 +321,9 @@ class SqliteStore:
 
     # -- accounts --
 
-    def add_account(self, name: str, role: Role, password_hash: str, now: float) -> int:
+    def add_account(
+        self, name: str, role: Role, password_hash: str, now: float, email: str | None = None
+    ) -> int:
         if not name:
             raise ValueError("an account name must not be empty")
         if role not in ROLES:
@@ -274,9 +331,9 @@ class SqliteStore:
         try:
             with self._write("could not add the account"):
                 cursor = self._conn.execute(
-                    "INSERT INTO accounts (name, role, password_hash, disabled, created_at)"
-                    " VALUES (?, ?, ?, 0, ?)",
-                    (name, role, password_hash, float(now)),
+                    "INSERT INTO accounts (name, role, password_hash, disabled, created_at, email)"
+                    " VALUES (?, ?, ?, 0, ?, ?)",
+                    (name, role, password_hash, float(now), email),
                 )
         except DatabaseError as e:
             cause = e.__cause__
@@ -313,43 +370,36 @@ class SqliteStore:
             if cursor.rowcount != 1:
                 raise UnknownAccount(name)
 
+    # -- policy --
+
+    def policy_revision(self) -> int:
+        with translate_errors("could not read the policy"):
+            row = self._conn.execute("SELECT max(revision) FROM policy").fetchone()
+        return int(row[0] or 0)
+
+    def current_policy(self) -> PolicyRow | None:
+        with translate_errors("could not read the policy"):
+            row = self._conn.execute(
+                "SELECT revision, document, changed_by, changed_at FROM policy"
+                " ORDER BY revision DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else PolicyRow(*row)
+
+    def store_policy(self, document: str, changed_by: str, now: float) -> int:
+        with self._write("could not store the policy"):
+            cursor = self._conn.execute(
+                "INSERT INTO policy (document, changed_by, changed_at) VALUES (?, ?, ?)",
+                (document, changed_by, float(now)),
+            )
+        revision = cursor.lastrowid
+        assert revision is not None
+        return revision
+
     # -- audit --
 
     def append_audit(self, event: AuditEvent) -> int:
-        detail_json = canonical_json(dict(event.detail))
         with self._write("could not append to the audit trail"):
-            last = self._conn.execute(
-                "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-            last_id, prev_hash = last if last is not None else (0, GENESIS_HASH)
-            # Never reuse an id, even one whose row was removed from the end.
-            row_id = max(last_id, self._highest_audit_id_issued()) + 1
-            at = float(event.at)
-            row_hash = audit_hash(
-                prev_hash,
-                row_id=row_id,
-                at=at,
-                actor=event.actor,
-                address=event.address,
-                action=event.action,
-                session_id=event.session_id,
-                detail_json=detail_json,
-            )
-            self._conn.execute(
-                f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-                (
-                    row_id,
-                    at,
-                    event.actor,
-                    event.address,
-                    event.action,
-                    event.session_id,
-                    detail_json,
-                    prev_hash,
-                    row_hash,
-                ),
-            )
-        return row_id
+            return self._append(event)
 
     def audit_rows(
         self, *, after_id: int = 0, session_id: int | None = None, limit: int | None = None
@@ -381,66 +431,109 @@ class SqliteStore:
         return None if row is None else AuditHead(id=row[0], hash=row[1])
 
     def verify_audit(self) -> AuditVerification:
-        problems: list[str] = []
-        count = 0
-        expected_id = 1
-        prev_hash = GENESIS_HASH
         # One read transaction: a consistent snapshot across the pages.
-        with translate_errors("could not read the audit trail"):
-            self._conn.execute("BEGIN")
-            try:
-                for raw in self._raw_audit_rows(after_id=0, session_id=None):
-                    count += 1
-                    row_id, at, actor, address, action, sid, detail_json, stored_prev, stored = raw
-                    if row_id != expected_id:
-                        problems.append(
-                            f"row {row_id}: rows {_id_range(expected_id, row_id - 1)} before it"
-                            " are missing (deleted)"
-                        )
-                    elif stored_prev != prev_hash:
-                        problems.append(
-                            f"row {row_id}: its prev_hash is not the hash of the row before it"
-                            " (a row was inserted here, or the rows before it were rewritten)"
-                        )
-                    try:
-                        computed = audit_hash(
-                            stored_prev,
-                            row_id=row_id,
-                            at=at,
-                            actor=actor,
-                            address=address,
-                            action=action,
-                            session_id=sid,
-                            detail_json=detail_json,
-                        )
-                    except (TypeError, ValueError):  # a column of the wrong type
-                        computed = None
-                    if computed != stored:
-                        problems.append(
-                            f"row {row_id}: its contents do not match its hash (row edited)"
-                        )
-                    expected_id = row_id + 1
-                    prev_hash = stored
-                issued = self._highest_audit_id_issued()
-                triggers = {
-                    name
-                    for (name,) in self._conn.execute(
-                        "SELECT name FROM sqlite_master"
-                        " WHERE type = 'trigger' AND tbl_name = 'audit'"
+        with self._read("could not read the audit trail"):
+            checker = ChainChecker(self._audit_anchor())
+            for raw in self._raw_audit_rows(after_id=0, session_id=None):
+                row_id, at, actor, address, action, sid, detail_json, stored_prev, stored = raw
+                try:
+                    computed: str | None = audit_hash(
+                        stored_prev,
+                        row_id=row_id,
+                        at=at,
+                        actor=actor,
+                        address=address,
+                        action=action,
+                        session_id=sid,
+                        detail_json=detail_json,
                     )
-                }
-            finally:
-                self._conn.execute("COMMIT")
-        if issued >= expected_id:
-            problems.append(
-                f"rows {_id_range(expected_id, issued)} at the end are missing (deleted)"
+                except (TypeError, ValueError):  # a column of the wrong type
+                    computed = None
+                checker.row(row_id, stored_prev, stored, computed)
+            issued = self._highest_audit_id_issued()
+            triggers = {
+                name
+                for (name,) in self._conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'"
+                )
+            }
+        problems = checker.finish(issued, _AUDIT_TRIGGERS - triggers)
+        return AuditVerification(
+            ok=not problems, rows=checker.rows, problems=problems, starts_after=checker.anchor.id
+        )
+
+    def check_audit_head(self, head: AuditHead) -> str | None:
+        with self._read("could not read the audit trail"):
+            row = self._conn.execute("SELECT hash FROM audit WHERE id = ?", (head.id,)).fetchone()
+            last = self._conn.execute("SELECT max(id) FROM audit").fetchone()[0]
+            anchor = self._audit_anchor()
+        return head_problem(
+            head.id,
+            head.hash,
+            stored_hash=None if row is None else row[0],
+            anchor=anchor,
+            last_id=last,
+        )
+
+    def prune_audit(
+        self, before: float, *, now: float, actor: str | None = None, address: str | None = None
+    ) -> int:
+        """Delete the longest run of oldest rows whose time is before ``before``.
+
+        First appends an ``audit_pruned`` row naming the last row deleted (id
+        and hash), so :meth:`verify_audit` starts the chain there; then
+        deletes, in the same transaction. The schema's delete trigger must
+        allow deleting rows up to the newest such row's ``through_id`` and no
+        others (see docs/operations.md); a schema that refuses every DELETE
+        raises :class:`DatabaseError` and nothing changes.
+        """
+        if not math.isfinite(before):
+            raise ValueError(f"before must be finite, not {before!r}")
+        with self._write("could not prune the audit trail"):
+            keep = self._conn.execute(
+                "SELECT min(id) FROM audit WHERE at >= ?", (float(before),)
+            ).fetchone()[0]
+            last = self._conn.execute(
+                "SELECT id, hash FROM audit WHERE id < ? ORDER BY id DESC LIMIT 1",
+                (keep if keep is not None else 2**63 - 1,),
+            ).fetchone()
+            if last is None:
+                return 0
+            through_id, through_hash = last
+            (count,) = self._conn.execute(
+                "SELECT count(*) FROM audit WHERE id <= ?", (through_id,)
+            ).fetchone()
+            self._append(
+                AuditEvent(
+                    at=now,
+                    actor=actor,
+                    address=address,
+                    action=PRUNED_ACTION,
+                    session_id=None,
+                    detail={
+                        "before": float(before),
+                        "rows": count,
+                        "through_id": through_id,
+                        "through_hash": through_hash,
+                    },
+                )
             )
-        missing = sorted(_AUDIT_TRIGGERS - triggers)
-        if missing:
-            problems.append(
-                f"the triggers that keep the audit append-only are missing: {', '.join(missing)}"
+            try:
+                self._conn.execute("DELETE FROM audit WHERE id <= ?", (through_id,))
+            except sqlite3.IntegrityError as e:
+                raise DatabaseError(
+                    "this database's schema refuses every DELETE from the audit table, so it"
+                    " cannot be pruned; a newer screenrelay's schema allows a recorded prune"
+                ) from e
+        return int(count)
+
+    def set_disabled(self, name: str, disabled: bool) -> None:
+        with self._write("could not change the account"):
+            cursor = self._conn.execute(
+                "UPDATE accounts SET disabled = ? WHERE name = ?", (int(disabled), name)
             )
-        return AuditVerification(ok=not problems, rows=count, problems=problems)
+            if cursor.rowcount != 1:
+                raise UnknownAccount(name)
 
     # -- inside --
 
@@ -455,6 +548,62 @@ class SqliteStore:
                 self._conn.rollback()
                 raise
             self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _read(self, what: str) -> Iterator[None]:
+        """One read transaction: every query in the block sees one snapshot."""
+        with translate_errors(what):
+            self._conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._conn.execute("COMMIT")
+
+    def _append(self, event: AuditEvent) -> int:
+        """Append one row inside the caller's write transaction; its id."""
+        detail_json = canonical_json(dict(event.detail))
+        last = self._conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        last_id, prev_hash = last if last is not None else (0, GENESIS_HASH)
+        # Never reuse an id, even one whose row was removed from the end.
+        row_id = max(last_id, self._highest_audit_id_issued()) + 1
+        at = float(event.at)
+        row_hash = audit_hash(
+            prev_hash,
+            row_id=row_id,
+            at=at,
+            actor=event.actor,
+            address=event.address,
+            action=event.action,
+            session_id=event.session_id,
+            detail_json=detail_json,
+        )
+        self._conn.execute(
+            f"INSERT INTO audit ({_AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            (
+                row_id,
+                at,
+                event.actor,
+                event.address,
+                event.action,
+                event.session_id,
+                detail_json,
+                prev_hash,
+                row_hash,
+            ),
+        )
+        return row_id
+
+    def _audit_anchor(self) -> Anchor:
+        """Where the chain starts (audit_chain rule 1); inside a transaction."""
+        first = self._conn.execute("SELECT min(id) FROM audit").fetchone()[0]
+        prunes = [
+            anchor
+            for (detail_json,) in self._conn.execute(
+                "SELECT detail FROM audit WHERE action = ?", (PRUNED_ACTION,)
+            )
+            if isinstance(detail_json, str) and (anchor := prune_detail(detail_json)) is not None
+        ]
+        return find_anchor(first, prunes)
 
     def _highest_audit_id_issued(self) -> int:
         row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
@@ -476,8 +625,8 @@ class SqliteStore:
             last = page[-1][0]
 
 
-def _account(row: tuple[int, str, Role, str, int, float]) -> Account:
-    account_id, name, role, password_hash, disabled, created_at = row
+def _account(row: tuple[int, str, Role, str, int, float, str | None]) -> Account:
+    account_id, name, role, password_hash, disabled, created_at, email = row
     return Account(
         id=account_id,
         name=name,
@@ -485,8 +634,5 @@ def _account(row: tuple[int, str, Role, str, int, float]) -> Account:
         password_hash=password_hash,
         disabled=bool(disabled),
         created_at=created_at,
+        email=email,
     )
-
-
-def _id_range(first: int, last: int) -> str:
-    return str(first) if first == last else f"{first}..{last}"

@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
-# The README's first command: set up, create a first organizer account if the
-# store has none (its password is printed once), and run a relay on loopback.
+# The README's first command: set up, create a first organizer and a first
+# admin if the store has none of that role (each password is printed once),
+# and run a relay on loopback.
 # Extra arguments go to `screenrelay relay` (e.g. --listen 0.0.0.0:8443 --tls-cert ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 DATA="${SCREENRELAY_DATA:-$PWD/screenrelay-data}"
 SR=.venv/bin/screenrelay
-if [ -z "$($SR admin --data "$DATA" user list)" ]; then
-  password="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(15))')"
-  printf '%s\n' "$password" | $SR admin --data "$DATA" user add organizer --role organizer --password-stdin
+first="$($SR admin --data "$DATA" init)"
+if [ -n "$first" ]; then
   cat <<MSG
 
-  First organizer account: organizer   password: $password
-  (shown once; add more with: $SR admin --data $DATA user add NAME --role organizer)
+$first
+  (more accounts: $SR admin --data $DATA user add NAME --role organizer|admin)
 
 MSG
 fi
@@ -24,6 +24,8 @@ cat <<MSG
       $SR join <9-digit ID> --relay http://127.0.0.1:8080
   or with the invitation link the host printed:
       $SR join '<link>'
+  Check the audit trail (and note the head it prints somewhere else):
+      $SR admin --data $DATA audit verify
 
 MSG
 exec $SR relay --data "$DATA" "$@"

@@ -163,6 +163,8 @@ class Relay:
         #: More options for ``screenrelay relay``.
         self.args = args
         self.tls = tls
+        #: More arguments for ``screenrelay relay``.
+        self.args = args
         #: How to start the relay (a modified relay in some tests).
         self.command = command or SCREENRELAY
         self.data = workdir / "relay-data"
@@ -287,12 +289,21 @@ class Processes:
         return self.workdir / f"{kind}-{self._count}.log"
 
     def host(
-        self, *extra: str, relay_url: str | None = None, keep_stdin: bool = False
+        self,
+        *extra: str,
+        relay_url: str | None = None,
+        keep_stdin: bool = False,
+        user: str = ORGANIZER,
+        more_stdin: str = "",
     ) -> JsonProcess:
-        """``screenrelay host --json``; with ``keep_stdin``, answers go to its stdin."""
-        args = ["host", "--relay", relay_url or self.relay.url, "--user", ORGANIZER,
+        """``screenrelay host --json``; with ``keep_stdin``, answers go to its stdin.
+
+        ``more_stdin``: lines after the account password (a chosen session password).
+        """
+        args = ["host", "--relay", relay_url or self.relay.url, "--user", user,
                 "--password-stdin", "--json", *extra]  # fmt: skip
-        proc = JsonProcess(args, env=self.env(), stdin_text=ORGANIZER_PASSWORD + "\n",
+        stdin_text = ORGANIZER_PASSWORD + "\n" + more_stdin
+        proc = JsonProcess(args, env=self.env(), stdin_text=stdin_text,
                            log=self._log("host"), keep_stdin=keep_stdin)  # fmt: skip
         self._all.append(proc)
         return proc
@@ -305,15 +316,23 @@ class Processes:
         relay_url: str | None = None,
         keep_stdin: bool = False,
         display: str | None = None,
+        account: tuple[str, str] | None = None,
     ) -> JsonProcess:
         """``screenrelay join --json``; with ``keep_stdin``, commands go to its stdin.
 
         ``display``: the participant's own X display (default: the test's).
+        ``account``: sign in as (name, password) first (``--user``).
         """
         args = ["join", target, "--json", *extra]
+        stdin_text = ""
+        if account is not None:
+            args += ["--user", account[0], "--password-stdin"]
+            stdin_text += account[1] + "\n"
         if password is not None:
-            args += ["--relay", relay_url or self.relay.url, "--password-stdin"]
-        stdin_text = password + "\n" if password is not None else ""
+            args += ["--relay", relay_url or self.relay.url]
+            if account is None:
+                args.append("--password-stdin")
+        stdin_text += password + "\n" if password is not None else ""
         proc = JsonProcess(args, env=self.env(display), stdin_text=stdin_text,
                            log=self._log("viewer"), keep_stdin=keep_stdin)  # fmt: skip
         self._all.append(proc)

@@ -54,12 +54,17 @@ def test_where_policy_forbids_control_the_relay_refuses_itself() -> None:
     directory.from_member(session, m, messages.ControlRequest(m.member_id), 1.0)
     assert inbox(organizer) == []
     [state] = inbox(viewer)
-    assert state == messages.ControlState(0, 0, m.member_id, ControlReason.REFUSED)
-    assert audit[-1].action == "control_refused"
-    with pytest.raises(RemoteProtocolError):  # nor may the presenter grant it
-        directory.from_organizer(
-            session, messages.ControlState(m.member_id, 1, m.member_id, GRANTED), 1
-        )
+    assert state == messages.ControlState(0, 0, m.member_id, ControlReason.POLICY)
+    assert audit[-1].action == "refused"
+    assert audit[-1].detail["rule"] == "features.remote_control"
+    # Nor may the presenter grant it: the relay ends the grant at once and
+    # tells everyone, the presenter too (its client closes its gate).
+    directory.from_organizer(
+        session, messages.ControlState(m.member_id, 1, m.member_id, GRANTED), 1
+    )
+    ended = messages.ControlState(0, 1, m.member_id, ControlReason.POLICY)
+    assert inbox(organizer) == [ended] and inbox(viewer) == [ended]
+    assert session.control.controller == 0
 
 
 def test_only_an_admitted_member_can_hold_control() -> None:
@@ -79,7 +84,8 @@ def test_control_changes_reach_every_member_and_the_audit_trail() -> None:
     assert inbox(one) == [state] and inbox(two) == [state]
     revoked = messages.ControlState(0, 0, m1.member_id, ControlReason.REVOKED_HOTKEY)
     directory.from_organizer(session, revoked, 2.0)
-    assert [a.action for a in audit[-2:]] == ["control_granted", "control_revoked"]
+    assert [a.action for a in audit[-3:]] == ["consent_given", "control_granted", "control_revoked"]
+    assert audit[-3].detail == {"member": m1.member_id, "grant": 1, "what": "remote control"}
     assert audit[-1].detail["how"] == "hotkey"
 
 

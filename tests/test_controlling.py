@@ -24,6 +24,8 @@ class Wire:
     def __init__(self) -> None:
         self.messages: list[messages.Message] = []
         self.sealed: list[bytes] = []
+        #: What Welcome said (nothing forbidden).
+        self.policy: dict[str, object] = {}
 
     async def send(self, message: messages.Message) -> None:
         self.messages.append(message)

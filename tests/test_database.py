@@ -46,15 +46,15 @@ def fresh_dump() -> str:
 
 def test_fresh_memory_database_has_version_and_schema() -> None:
     conn = open_database(None)
-    assert get_schema_version(conn) == TARGET_VERSION == 1
+    assert get_schema_version(conn) == TARGET_VERSION == 2
     tables = {
         name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
     }
-    assert {"version", "accounts", "audit"} <= tables
+    assert {"version", "accounts", "audit", "policy"} <= tables
     triggers = {
         name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
     }
-    assert triggers == {"audit_no_update", "audit_no_delete"}
+    assert triggers == {"audit_no_update", "audit_no_delete", "audit_append_only"}
     assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
     assert conn.isolation_level is None  # autocommit: writers say BEGIN themselves
     conn.close()
@@ -63,14 +63,14 @@ def test_fresh_memory_database_has_version_and_schema() -> None:
 def test_memory_string_is_memory_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     conn = open_database(":memory:")
-    assert get_schema_version(conn) == 1
+    assert get_schema_version(conn) == 2
     conn.close()
     assert os.listdir(tmp_path) == []
 
 
 def test_dump_schema_lists_every_object() -> None:
     dump = fresh_dump()
-    assert dump.startswith("version 1\n")
+    assert dump.startswith("version 2\n")
     for line in (
         "table accounts on accounts: CREATE TABLE accounts(id INTEGER PRIMARY KEY,"
         "name TEXT UNIQUE NOT NULL COLLATE NOCASE,",
@@ -88,7 +88,7 @@ def test_dump_schema_lists_every_object() -> None:
 def test_fresh_file_database(tmp_path: Path) -> None:
     path = tmp_path / DB_NAME
     conn = open_database(path)
-    assert get_schema_version(conn) == 1
+    assert get_schema_version(conn) == 2
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
     assert dump_schema(conn) == fresh_dump()
@@ -117,11 +117,7 @@ def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("old_version", range(1, TARGET_VERSION + 1))
 def test_upgrade(tmp_path: Path, old_version: int) -> None:
-    """A database of every older version upgrades to exactly the fresh schema.
-
-    With only version 1 so far this is the no-op case; it starts upgrading
-    as soon as relay-v2.sql and upgrade-relay-to-v2.sql exist.
-    """
+    """A database of every older version upgrades to exactly the fresh schema."""
     path = tmp_path / DB_NAME
     make_database_at_version(path, old_version)
     conn = open_database(path)
@@ -143,7 +139,7 @@ def test_reopening_a_current_database_is_a_no_op(tmp_path: Path) -> None:
     before = path.read_bytes()
 
     conn = open_database(path)
-    assert get_schema_version(conn) == 1
+    assert get_schema_version(conn) == 2
     assert conn.execute("SELECT name FROM accounts").fetchall() == [("ada",)]
     assert dump_schema(conn) == fresh_dump()
     conn.close()
@@ -152,23 +148,23 @@ def test_reopening_a_current_database_is_a_no_op(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == [DB_NAME]  # no backup, no temp files
 
 
-def fake_version_2(monkeypatch: pytest.MonkeyPatch, upgrade_sql: str) -> None:
-    """Pretend this screenrelay has schema version 2: v1 plus a column."""
+def fake_version_3(monkeypatch: pytest.MonkeyPatch, upgrade_sql: str) -> None:
+    """Pretend this screenrelay has schema version 3: v2 plus a column."""
     real = database.read_schema_file
     files: dict[str, Callable[[], str]] = {
-        "relay-v2.sql": lambda: real("relay-v1.sql").replace(
-            " created_at REAL NOT NULL -- seconds since the epoch\n",
-            " created_at REAL NOT NULL, -- seconds since the epoch\n"
+        "relay-v3.sql": lambda: real("relay-v2.sql").replace(
+            " email TEXT -- optional; join allowlists may name its domain\n",
+            " email TEXT, -- optional; join allowlists may name its domain\n"
             " note TEXT NOT NULL DEFAULT ''\n",
         ),
-        "upgrade-relay-to-v2.sql": lambda: upgrade_sql,
+        "upgrade-relay-to-v3.sql": lambda: upgrade_sql,
     }
 
     def read(filename: str) -> str:
         return files[filename]() if filename in files else real(filename)
 
     monkeypatch.setattr(database, "read_schema_file", read)
-    monkeypatch.setattr(database, "TARGET_VERSION", 2)
+    monkeypatch.setattr(database, "TARGET_VERSION", 3)
 
 
 def test_upgrade_steps_run_with_a_backup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,19 +176,19 @@ def test_upgrade_steps_run_with_a_backup(tmp_path: Path, monkeypatch: pytest.Mon
     )
     conn.close()
 
-    fake_version_2(
+    fake_version_3(
         monkeypatch,
         "-- a comment; with a semicolon\n"
         "ALTER TABLE accounts ADD COLUMN note TEXT NOT NULL DEFAULT '';\n",
     )
     conn = open_database(path)
-    assert get_schema_version(conn) == 2
+    assert get_schema_version(conn) == 3
     assert conn.execute("SELECT name, note FROM accounts").fetchall() == [("ada", "")]
-    assert dump_schema(conn) == fresh_dump()  # fresh_dump is version 2 now
+    assert dump_schema(conn) == fresh_dump()  # fresh_dump is version 3 now
     conn.close()
 
-    backup = sqlite3.connect(tmp_path / f"{DB_NAME}-backup-v1")
-    assert backup.execute("SELECT version FROM version").fetchall() == [(1,)]
+    backup = sqlite3.connect(tmp_path / f"{DB_NAME}-backup-v2")
+    assert backup.execute("SELECT version FROM version").fetchall() == [(2,)]
     assert backup.execute("SELECT name FROM accounts").fetchall() == [("ada",)]
     backup.close()
 
@@ -202,7 +198,7 @@ def test_failed_upgrade_leaves_the_old_version(
 ) -> None:
     path = tmp_path / DB_NAME
     open_database(path).close()
-    fake_version_2(
+    fake_version_3(
         monkeypatch,
         "ALTER TABLE accounts ADD COLUMN note TEXT NOT NULL DEFAULT '';\n"
         "ALTER TABLE no_such_table ADD COLUMN x;\n",
@@ -211,7 +207,7 @@ def test_failed_upgrade_leaves_the_old_version(
         open_database(path)
     monkeypatch.undo()
     conn = open_database(path)
-    assert get_schema_version(conn) == 1
+    assert get_schema_version(conn) == 2
     assert dump_schema(conn) == fresh_dump()
     conn.close()
 
@@ -219,8 +215,8 @@ def test_failed_upgrade_leaves_the_old_version(
 def test_missing_upgrade_script_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / DB_NAME
     open_database(path).close()
-    monkeypatch.setattr(database, "TARGET_VERSION", 2)
-    with pytest.raises(DatabaseError, match=r"missing its schema file upgrade-relay-to-v2\.sql"):
+    monkeypatch.setattr(database, "TARGET_VERSION", 3)
+    with pytest.raises(DatabaseError, match=r"missing its schema file upgrade-relay-to-v3\.sql"):
         open_database(path)
 
 
@@ -266,6 +262,34 @@ def test_foreign_key_check_runs_on_open(tmp_path: Path) -> None:
     raw.close()
     with pytest.raises(DatabaseError, match="fails its foreign key check"):
         open_database(path)
+
+
+def test_upgrade_from_v1_keeps_accounts_and_adds_policy(tmp_path: Path) -> None:
+    path = tmp_path / DB_NAME
+    make_database_at_version(path, 1)
+    raw = sqlite3.connect(path)
+    raw.execute(
+        "INSERT INTO accounts (name, role, password_hash, disabled, created_at)"
+        " VALUES ('Ada', 'admin', 'h', 1, 2.5)"
+    )
+    raw.commit()
+    raw.close()
+    conn = open_database(path)
+    rows = conn.execute(
+        "SELECT id, name, role, password_hash, disabled, created_at, email FROM accounts"
+    ).fetchall()
+    assert rows == [(1, "Ada", "admin", "h", 1, 2.5, None)]
+    conn.execute(
+        "INSERT INTO accounts (name, role, password_hash, created_at, email)"
+        " VALUES ('bob', 'member', 'h', 3.0, 'bob@example.com')"
+    )
+    with pytest.raises(sqlite3.IntegrityError):  # NOCASE unique survives the rebuild
+        conn.execute(
+            "INSERT INTO accounts (name, role, password_hash, created_at)"
+            " VALUES ('ADA', 'admin', 'h', 1)"
+        )
+    assert conn.execute("SELECT count(*) FROM policy").fetchone() == (0,)
+    conn.close()
 
 
 def test_version_table_must_hold_one_row() -> None:

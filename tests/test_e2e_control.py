@@ -214,6 +214,7 @@ def test_every_consent_decision_and_control_change_is_in_the_audit_trail(
         "consent_asked",
         "consent_declined",
         "consent_asked",
+        "consent_given",
         "control_granted",
         "control_revoked",
     ]

@@ -599,7 +599,7 @@ def test_consistent_control_states(
         (0, 1, 0, ControlReason.DECLINED),  # subject 0
         (0, 2**32, 3, ControlReason.DECLINED),
         (0x10000, 1, 3, ControlReason.REFUSED),
-        (0, 0, 3, 8),
+        (0, 0, 3, 9),  # no such reason
     ],
 )
 def test_inconsistent_control_states_are_refused(

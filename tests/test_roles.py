@@ -236,10 +236,10 @@ def test_the_relay_moves_the_role_only_on_the_asked_participants_accept() -> Non
     assert roles.answer(2, accept, out.send, out.record)
     assert roles.presenter == 2
     assert out.sent[-1] == messages.PresenterChanged(2, 2, PresenterReason.ACCEPTED)
-    assert out.records[-1] == (
-        "presenter_changed",
-        {"member": 2, "presenter": 2, "reason": "accepted"},
-    )
+    assert out.records[-2:] == [
+        ("consent_given", {"member": 2, "what": "present"}),
+        ("presenter_changed", {"member": 2, "presenter": 2, "reason": "accepted"}),
+    ]
     assert not roles.set_by_organizer(0, out.send, out.record)
     assert out.sent[-1] == messages.PresenterChanged(0, 2, PresenterReason.TAKEN_BACK)
     assert roles.set_by_organizer(1, out.send, out.record)

@@ -260,7 +260,9 @@ def test_a_full_session_refuses_the_next_admission_clearly() -> None:
     d.from_organizer(session, messages.Admit(member.member_id, TAG, 1, b"w" * 60), 0)
     assert late.close_request is not None
     assert late.close_request.code is ErrorCode.NOT_ALLOWED
-    assert late.close_request.text == "The session is full."
+    assert late.close_request.text == (
+        "The session is full: this relay's policy allows at most 1 participants."
+    )
 
 
 def test_a_decoy_that_never_confirms_times_out() -> None:

@@ -267,11 +267,13 @@ def attacker(db_path: Path) -> sqlite3.Connection:
     raw = sqlite3.connect(db_path, isolation_level=None)
     raw.execute("DROP TRIGGER audit_no_update")
     raw.execute("DROP TRIGGER audit_no_delete")
+    raw.execute("DROP TRIGGER audit_append_only")
     return raw
 
 
 TRIGGERS_GONE = (
-    "the triggers that keep the audit append-only are missing: audit_no_delete, audit_no_update"
+    "the triggers that keep the audit append-only are missing:"
+    " audit_append_only, audit_no_delete, audit_no_update"
 )
 
 

@@ -29,9 +29,17 @@ def add_parser(sub: Any) -> None:
         "--relay", metavar="URL", help="relay address (taken from a link if omitted)"
     )
     joiner.add_argument(
+        "--user",
+        metavar="NAME",
+        help="sign in with this account before joining (where the relay's policy admits "
+        "only accounts)",
+    )
+    joiner.add_argument(
         "--password-stdin",
         action="store_true",
-        help="read the session password from the first line of standard input",
+        help="read the session password from the first line of standard input; with "
+        "--user, the account password from the first line and the session password "
+        "from the second",
     )
     joiner.add_argument(
         "--save",
@@ -114,7 +122,13 @@ def resolve_target(args: argparse.Namespace) -> JoinTarget:
 
 
 def run(args: argparse.Namespace) -> int:
+    from relay.cli import read_secret
+
     sink = EventSink(json_mode=args.json)
+    account = None
+    if args.user:
+        secret = read_secret(f"Password for {args.user}: ", from_stdin=args.password_stdin)
+        account = (args.user, secret)
     try:
         target = resolve_target(args)
     except ClientError as exc:
@@ -131,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
         tls_fingerprint=args.tls_fingerprint,
         request_control=args.request_control,
         consent_timeout=args.consent_timeout,
+        account=account,
     )
     if args.save is not None or args.no_window:
         frames: FrameSink | None = PngSaver(args.save) if args.save is not None else None
@@ -142,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
                 cafile=options.cafile,
                 tls_fingerprint=options.tls_fingerprint,
                 consent_timeout=options.consent_timeout,
+                account=options.account,
             )
             try:
                 if not args.commands:

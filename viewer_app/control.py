@@ -3,6 +3,10 @@
 The viewer sends Input only while the presenter's last ControlState names it
 as controller; that is courtesy, not security. The presenter's input gate is
 what decides, and it cannot be opened from here or by the relay.
+
+Where the relay's policy forbids remote control (Welcome said so, or control
+ended with reason POLICY), a request is refused here with a sentence; the
+relay refuses it anyway.
 """
 
 from __future__ import annotations
@@ -41,12 +45,18 @@ class ControlClient:
         #: Who controls now (0: nobody), as last announced.
         self.controller = 0
         self.sent = 0
+        #: The relay's policy forbids remote control.
+        self.forbidden = conn.policy.get("remote_control") is False
 
     @property
     def in_control(self) -> bool:
         return self.grant != 0
 
     async def request(self) -> None:
+        if self.forbidden:
+            message = "Remote control is disabled by this relay's policy."
+            self._events.emit("command_error", f"screenrelay: {message}", message=message)
+            return
         await self._conn.send(messages.ControlRequest(self.member_id))
         self._events.emit("control_requested", "Asked the presenter for control.")
 
@@ -71,6 +81,8 @@ class ControlClient:
     def on_state(self, state: messages.ControlState) -> None:
         """Follow the presenter's announcement and tell the user."""
         reason = ControlReason(state.reason)
+        if reason is ControlReason.POLICY:
+            self.forbidden = True
         self.controller = state.controller
         mine = state.controller == self.member_id
         self.grant = state.grant if mine else 0
@@ -83,6 +95,7 @@ class ControlClient:
                 ControlReason.REVOKED_WINDOW: "The presenter took control back.",
                 ControlReason.RELEASED: "You gave control back.",
                 ControlReason.CONTROLLER_LEFT: "Control ended.",
+                ControlReason.POLICY: "Remote control is disabled by this relay's policy.",
             }.get(reason)
         elif mine:
             human = "You control the presenter's screen. They can take it back at any moment."

@@ -19,10 +19,11 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from host_app.prompt import ConsentPrompt
 from protocol import messages
+from protocol.control import State as ControlMachineState
 from protocol.errors import ErrorCode, RemoteProtocolError
 from protocol.keys import EpochRing, unwrap_epoch_key
 from protocol.pake import JoinerHandshake
-from protocol.wire import Credential
+from protocol.wire import ControlReason, Credential
 from viewer_app.commands import CommandError, parse_command
 from viewer_app.control import ControlClient
 from viewer_app.events import EventSink
@@ -31,6 +32,8 @@ from viewer_app.receiver import FrameReceiver, FrameSink
 from viewer_app.transport import EXIT_REFUSED, ClientError, RelayConnection
 
 _M = TypeVar("_M", bound=messages.Message)
+
+IDLE = ControlMachineState.IDLE
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -58,6 +61,9 @@ class ViewerOptions:
     request_control: bool = False
     #: Seconds a consent prompt here (present, control) waits before it declines.
     consent_timeout: float = PRESENT_TIMEOUT
+    #: Sign in with this (account name, password) before joining, where the
+    #: relay's policy admits only accounts. Kept out of repr.
+    account: tuple[str, str] | None = dataclasses.field(default=None, repr=False)
 
 
 class Viewer:
@@ -190,6 +196,9 @@ class Viewer:
             elif isinstance(message, messages.KeyframeRequest):
                 self.presenting.sharer.request_keyframe()
             elif isinstance(message, messages.ControlState):
+                remote = self.presenting.remote
+                if message.reason is ControlReason.POLICY and remote.machine.state is not IDLE:
+                    await remote.on_policy_end()  # a restriction: obeyed at once
                 self.control.on_state(message)
             elif isinstance(message, messages.ControlRequest):
                 await self.presenting.on_control_request(message.member_id)
@@ -218,16 +227,21 @@ async def join(
     rng: Callable[[int], bytes] = os.urandom,
     prompt: ConsentPrompt | None = None,
     consent_timeout: float = PRESENT_TIMEOUT,
+    account: tuple[str, str] | None = None,
 ) -> Viewer:
     """Connect and run admission; the returned Viewer is admitted.
 
     ``prompt`` asks this machine's user (a window); without one, answers
-    come as scripted commands.
+    come as scripted commands. ``account`` (name, password) signs in first,
+    for relays whose policy admits only accounts.
     """
     conn = await RelayConnection.open(
         target.relay_url, cafile=cafile, tls_fingerprint=tls_fingerprint
     )
     try:
+        if account is not None:
+            await conn.send(messages.SignIn(*account))
+            await _expect(conn, messages.SignedIn)
         handshake = JoinerHandshake(target.session_id, target.secret, rng)
         await conn.send(messages.Join(target.session_id, target.credential, handshake.start()))
         reply = await _expect(conn, messages.PakeReply)

@@ -72,6 +72,7 @@ def run_with_window(target: JoinTarget, sink: EventSink, options: ViewerOptions)
             tls_fingerprint=options.tls_fingerprint,
             prompt=prompt,
             consent_timeout=options.consent_timeout,
+            account=options.account,
         )
         try:
             await viewer.run(slot, options)

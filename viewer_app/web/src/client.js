@@ -64,6 +64,7 @@ const PRESENTER_WORDS = {
   [PresenterReason.ORGANIZER]: "organizer",
   [PresenterReason.STOPPED]: "stopped",
   [PresenterReason.LEFT]: "left",
+  [PresenterReason.POLICY]: "policy",
 };
 
 /** A problem the person must be told about: a title and a sentence. */

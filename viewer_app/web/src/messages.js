@@ -66,6 +66,7 @@ export const ENDING_REASONS = Object.freeze(
     ControlReason.REVOKED_WINDOW,
     ControlReason.RELEASED,
     ControlReason.CONTROLLER_LEFT,
+    ControlReason.POLICY,
   ]),
 );
 

@@ -49,6 +49,8 @@ export class View {
     this.onControl = () => {};
     this.toastTimer = 0;
     this.pendingControl = false;
+    /** Whether the relay's policy forbids remote control (Welcome, or control ended by policy). */
+    this.policyForbidsControl = false;
     /** Numbers for tests and the benchmark (window.screenrelay.stats). */
     this.stats = {
       frames: 0,
@@ -179,7 +181,8 @@ export class View {
         this.status("Joined. Waiting for the presenter's picture…");
         this.presenterLabel.textContent = "The organizer is presenting";
         this.controlButton.hidden = this.leaveButton.hidden = this.zoomButton.hidden = false;
-        this.controlButton.disabled = detail.policy?.remote_control === false;
+        this.policyForbidsControl = detail.policy?.remote_control === false;
+        this.controlButton.disabled = this.policyForbidsControl;
         break;
       case "picture":
         this.draw(detail);
@@ -276,7 +279,9 @@ export class View {
     this.body.dataset.control = mine ? "mine" : controller ? "other" : "none";
     this.controlButton.textContent = mine ? "Give control back" : "Request control";
     this.pendingControl = false;
-    this.controlButton.disabled = false;
+    // Control ended by policy: it stays off for the rest of this page.
+    if (reason === "policy") this.policyForbidsControl = true;
+    this.controlButton.disabled = Boolean(this.policyForbidsControl);
     if (mine) {
       this.controlLabel.textContent = "You control the presenter's screen";
       this.toast("You control the presenter's screen. They can take it back at any moment.");
@@ -296,6 +301,7 @@ export class View {
         revoked_window: "The presenter took control back.",
         released: "You gave control back.",
         controller_left: "Control ended.",
+        policy: "Remote control is disabled by this relay's policy.",
       };
       const text = /** @type {Record<string, string>} */ (words)[reason];
       if (text) this.toast(text);

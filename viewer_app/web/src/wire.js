@@ -54,6 +54,7 @@ export const ControlReason = Object.freeze({
   RELEASED: 5,
   CONTROLLER_LEFT: 6,
   REFUSED: 7,
+  POLICY: 8,
 });
 
 /** A participant's answer to being asked to present (PresentAnswer.answer). */
@@ -68,6 +69,7 @@ export const PresenterReason = Object.freeze({
   ORGANIZER: 4,
   STOPPED: 5,
   LEFT: 6,
+  POLICY: 7,
 });
 
 /** Size of a sealed message's header: tag u8, epoch u32, sender u16, counter u64, flags u8. */
