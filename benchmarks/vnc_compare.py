@@ -262,7 +262,7 @@ def measure_all(
 ) -> list[Figures]:
     binary = shutil.which("x11vnc")
     if binary is None:
-        raise SystemExit("x11vnc is not installed (scripts/setup.sh installs it)")
+        raise SystemExit("x11vnc is not installed (scripts/setup.sh --for-tests installs it)")
     windows: list[Figures] = []
     with running_xvfb(*SCREEN) as display:
         scenes.show(display, scenes.desktop_picture(*SCREEN, BACKGROUND_SEED), workdir / "bg.png")

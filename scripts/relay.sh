@@ -24,6 +24,9 @@ cat <<MSG
       $SR join <9-digit ID> --relay http://127.0.0.1:8080
   or with the invitation link the host printed:
       $SR join '<link>'
+  or open that link in a browser on this machine (other machines need HTTPS:
+  add --tls-self-signed or --tls-cert/--tls-key to this command).
+  Administer (sign in as admin): http://127.0.0.1:8080/admin
   Check the audit trail (and note the head it prints somewhere else):
       $SR admin --data $DATA audit verify
 

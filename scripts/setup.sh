@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Installs what screenrelay needs on Debian (12+): system packages for the
-# tests' virtual display and browser (and x11vnc, the baseline of
-# benchmarks/vnc_compare.py), then the Python environment in .venv.
+# Installs what screenrelay needs on Debian (12+): Python with Tk, Node.js and
+# npm (to build the browser join page), then the Python environment in .venv
+# and the page. With --for-tests, also the tests' virtual display, input
+# tools and browser (and x11vnc, the baseline of benchmarks/vnc_compare.py).
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3 python3-venv python3-tk xvfb xdotool x11-utils imagemagick chromium x11vnc)
+APT_PACKAGES=(python3 python3-venv python3-tk)
+if [ "${1:-}" = "--for-tests" ]; then
+  APT_PACKAGES+=(xvfb xdotool x11-utils imagemagick chromium x11vnc)
+fi
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

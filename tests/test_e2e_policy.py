@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,27 +58,36 @@ def add_member(relay: Relay, name: str, email: str | None = None) -> tuple[str, 
     return name, MEMBER_PASSWORD
 
 
-def ended_reasons(relay: Relay) -> list[str]:
-    """The rules named by ``session_ended`` rows that the policy caused."""
+def _audit_details(relay: Relay, action: str) -> list[dict[str, Any]]:
     with sqlite3.connect(relay.data / "relay.sqlite") as db:
-        rows = db.execute("SELECT detail FROM audit WHERE action = 'session_ended'")
-        reasons = [json.loads(detail)["reason"] for (detail,) in rows]
-    return [r.removeprefix("policy:") for r in reasons if r.startswith("policy:")]
+        rows = db.execute("SELECT detail FROM audit WHERE action = ? ORDER BY id", (action,))
+        return [json.loads(detail) for (detail,) in rows]
 
 
-def refusals(relay: Relay) -> list[str]:
-    """The rules named by the audit trail's ``refused`` rows, in order."""
-    relay_db = relay.data / "relay.sqlite"
-    deadline = time.monotonic() + 5
-    rules: list[str] = []
-    while time.monotonic() < deadline:
-        with sqlite3.connect(relay_db) as db:
-            rows = db.execute("SELECT detail FROM audit WHERE action = 'refused' ORDER BY id")
-            rules = [json.loads(detail)["rule"] for (detail,) in rows]
-        if rules:
-            return rules
-        time.sleep(0.2)  # the relay writes audit rows from a background task
+def _rules_seen(read: Callable[[], list[str]], rule: str, times: int) -> list[str]:
+    """``read()`` once ``rule`` is in it ``times`` times, or after 10 s (the relay
+    writes audit rows from a background task, a moment after the event)."""
+    deadline = time.monotonic() + 10
+    rules = read()
+    while rules.count(rule) < times and time.monotonic() < deadline:
+        time.sleep(0.2)
+        rules = read()
     return rules
+
+
+def ended_reasons(relay: Relay, rule: str, times: int = 1) -> list[str]:
+    """The rules named by ``session_ended`` rows that the policy caused."""
+
+    def read() -> list[str]:
+        reasons = [d["reason"] for d in _audit_details(relay, "session_ended")]
+        return [r.removeprefix("policy:") for r in reasons if r.startswith("policy:")]
+
+    return _rules_seen(read, rule, times)
+
+
+def refusals(relay: Relay, rule: str, times: int = 1) -> list[str]:
+    """The rules named by the audit trail's ``refused`` rows, in order."""
+    return _rules_seen(lambda: [d["rule"] for d in _audit_details(relay, "refused")], rule, times)
 
 
 def session(
@@ -154,7 +163,7 @@ def test_remote_control_banned_ends_control_in_force_and_refuses_requests(
     assert "disabled by this relay's policy" in late.wait_for("command_error")["message"]
     time.sleep(0.5)
     assert host.events_named("consent_asked")[1:] == []
-    assert "features.remote_control" in refusals(relay)
+    assert "features.remote_control" in refusals(relay, "features.remote_control")
 
 
 def test_a_request_made_under_an_old_welcome_is_refused_by_the_relay(
@@ -188,7 +197,7 @@ def test_participants_presenting_banned_takes_the_role_back_and_refuses_asks(
     assert "disabled by this relay's policy" in host.wait_for("command_error")["message"]
     time.sleep(0.5)
     assert participant.events_named("present_asked")[1:] == []
-    assert "features.participants_present" in refusals(relay)
+    assert "features.participants_present" in refusals(relay, "features.participants_present")
 
 
 def test_a_present_request_under_an_old_welcome_is_refused_by_the_relay(
@@ -219,7 +228,7 @@ def test_choosing_the_session_id_where_policy_allows_and_not_where_it_does_not(
     assert error["message"] == "Choosing the session ID is disabled by this relay's policy."
     assert error["code"] == "not_allowed"
     assert refused.events_named("session_started") == []
-    assert "features.custom_session_id" in refusals(relay)
+    assert "features.custom_session_id" in refusals(relay, "features.custom_session_id")
 
 
 def test_a_chosen_session_password_is_refused_when_forbidden_or_weak(
@@ -266,7 +275,7 @@ def test_max_participants_refuses_new_joins_and_lowering_it_keeps_those_in(
     for viewer in (first, second):
         assert viewer.proc.poll() is None
         assert viewer.events_named("error") == viewer.events_named("session_ended") == []
-    assert refusals(relay).count("sessions.max_participants") == 2
+    assert refusals(relay, "sessions.max_participants", 2).count("sessions.max_participants") == 2
 
 
 def test_the_relay_ends_a_session_at_its_longest_time(
@@ -280,7 +289,7 @@ def test_the_relay_ends_a_session_at_its_longest_time(
     assert viewer.wait_for("session_ended")["reason"] == text
     assert host.wait_for("session_ended")["reason"] == text
     assert host.wait_exit() == 0 and viewer.wait_exit() == 0
-    assert "sessions.max_duration_seconds" in ended_reasons(relay)
+    assert "sessions.max_duration_seconds" in ended_reasons(relay, "sessions.max_duration_seconds")
 
 
 def test_the_relay_ends_an_idle_session(procs: Processes, relay: Relay) -> None:
@@ -294,7 +303,7 @@ def test_the_relay_ends_an_idle_session(procs: Processes, relay: Relay) -> None:
     )
     assert time.monotonic() - started_at >= 1.0
     assert relay.health()["sessions"] == 0
-    assert "sessions.idle_timeout_seconds" in ended_reasons(relay)
+    assert "sessions.idle_timeout_seconds" in ended_reasons(relay, "sessions.idle_timeout_seconds")
 
 
 def test_a_busy_session_is_not_idle(
@@ -349,7 +358,7 @@ def test_clients_outside_the_allowed_versions_are_refused_at_hello(
         set_policy(open_relay, {"client_versions": {"min": "0.1.0", "max": "0.1.0"}})
         fine = procs.host()
         fine.wait_for("session_started")
-        assert refusals(open_relay).count("client_versions") == 2
+        assert refusals(open_relay, "client_versions", 2).count("client_versions") == 2
     finally:
         procs.stop_all()
 
@@ -364,7 +373,7 @@ def test_only_allowlisted_accounts_organize(procs: Processes, relay: Relay) -> N
     assert error["message"] == "This relay's policy lets only the accounts it names start sessions."
     set_policy(relay, {"organize": {"who": "allowlist", "accounts": ["ALICE"]}})
     procs.host().wait_for("session_started")
-    assert "organize.accounts" in refusals(relay)
+    assert "organize.accounts" in refusals(relay, "organize.accounts")
 
 
 def test_member_accounts_never_organize(procs: Processes, relay: Relay) -> None:
@@ -396,7 +405,7 @@ def test_signed_in_accounts_only(
     # The session password stays what it was: an account alone gets nobody in.
     wrong = procs.join(started["session_id"], "--no-window", password="not-it", account=bob)
     assert refused_error(wrong)["code"] == "admission_failed"
-    assert "join.signed_in" in refusals(relay)
+    assert "join.signed_in" in refusals(relay, "join.signed_in")
 
 
 def test_allowlist_of_accounts_and_email_domains(
@@ -418,4 +427,4 @@ def test_allowlist_of_accounts_and_email_domains(
     assert "admits only the accounts and e-mail domains" in refused_error(outsider)["message"]
     anonymous = procs.join(started["link"], "--no-window")
     assert "join with --user NAME" in refused_error(anonymous)["message"]
-    assert refusals(relay).count("join.allowlist") == 2
+    assert refusals(relay, "join.allowlist", 2).count("join.allowlist") == 2
