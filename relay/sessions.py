@@ -192,6 +192,8 @@ class LiveSession:
         self.roles = Roles(participants_may_present=participants_present)
         self._next_member_id = ORGANIZER_MEMBER + 1
         self._last_keyframe_request = float("-inf")
+        #: A key frame request held back by the interval, for the next tick.
+        self.keyframe_pending = False
         self.frames_forwarded = 0
         self.bytes_forwarded = 0
         #: Frames from a member who does not present (dropped, not forwarded).
@@ -249,9 +251,15 @@ class LiveSession:
         return (m for m in self.members.values() if m.state is JoinState.ADMITTED)
 
     def request_keyframe(self, now: float, *, force: bool = False) -> None:
-        """Ask the presenter for a key frame, at most once per interval (unless ``force``)."""
+        """Ask the presenter for a key frame, at most once per interval (unless ``force``).
+
+        A request inside the interval is not lost: it stays pending and the
+        next tick sends it (on a still screen no other frame would follow).
+        """
         if not force and now - self._last_keyframe_request < KEYFRAME_REQUEST_INTERVAL:
+            self.keyframe_pending = True
             return
+        self.keyframe_pending = False
         self._last_keyframe_request = now
         self.keyframe_requests += 1
         presenter = self.presenter()
@@ -427,7 +435,8 @@ class Directory:
                 now,
                 member=member.member_id,
             )
-            session.request_keyframe(now)
+            # A new member sees nothing until a key frame: never held back.
+            session.request_keyframe(now, force=True)
 
     def end_session(
         self,
@@ -722,6 +731,8 @@ class Directory:
                 ):
                     self._fail_admission(session, member, now, reason="timeout")
                     session.organizer.send(messages.MemberLeft(member.member_id))
+            if session.keyframe_pending:
+                session.request_keyframe(now)
             self._end_if_over_time(session, now)
 
     # -- policy -------------------------------------------------------------

@@ -203,6 +203,30 @@ def test_a_lagging_viewer_triggers_one_keyframe_request_per_interval() -> None:
     assert inbox(org) == [messages.KeyframeRequest()]
 
 
+def test_every_new_member_gets_a_keyframe_request_however_close_together() -> None:
+    # On a still screen nothing else would ever reach a second joiner.
+    world = World()
+    org, session_id = world.organizer()
+    admit(world, session_id, "10.0.0.2", now=1.0)
+    admit(world, session_id, "10.0.0.3", now=1.01)
+    requests = [m for m in inbox(org) if isinstance(m, messages.KeyframeRequest)]
+    assert len(requests) == 2
+
+
+def test_a_keyframe_request_held_back_by_the_interval_goes_out_at_the_next_tick() -> None:
+    world = World()
+    org, session_id = world.organizer()
+    session = world.directory.sessions[session_id]
+    admit(world, session_id, now=1.0)
+    inbox(org)
+    session.request_keyframe(1.05)  # inside the interval after the admission's
+    assert inbox(org) == []
+    world.directory.tick(1.2)
+    assert inbox(org) == [messages.KeyframeRequest()]
+    world.directory.tick(2.2)
+    assert inbox(org) == []
+
+
 def test_a_member_leaving_is_told_to_the_organizer_and_forgotten() -> None:
     world = World()
     org, session_id = world.organizer()
