@@ -35,12 +35,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from benchmarks.e2e_latency import Launcher
+from benchmarks.e2e_latency import Launcher, join_args
 from benchmarks.e2e_report import distribution
-from benchmarks.eventproc import EventProcess, working_directory
+from benchmarks.eventproc import working_directory
 from tests import scenes
 from tests.browser import launch
-from tests.procs import ORGANIZER, ORGANIZER_PASSWORD, Relay
+from tests.procs import Relay
 from tests.xvfb import running_xvfb
 
 SCREEN: Final = (1920, 1080)
@@ -70,31 +70,6 @@ def summarize(browser: list[dict[str, float]], python: list[dict[str, Any]]) -> 
 
 
 @contextlib.contextmanager
-def session(launcher: Launcher, relay: Relay) -> Iterator[tuple[EventProcess, EventProcess, str]]:
-    host = launcher.start(
-        "host",
-        ["-m", "relay", "host", "--relay", relay.url, "--user", ORGANIZER,
-         "--password-stdin", "--share", "--json"],
-        stdin_text=ORGANIZER_PASSWORD + "\n",
-    )  # fmt: skip
-    viewer: EventProcess | None = None
-    try:
-        started = host.wait_for("session_started")
-        viewer = launcher.start(
-            "viewer",
-            ["-m", "relay", "join", started["session_id"], "--relay", relay.url,
-             "--password-stdin", "--no-window", "--json"],
-            stdin_text=started["password"] + "\n",
-        )  # fmt: skip
-        viewer.wait_for("frame")
-        yield host, viewer, str(started["link"])
-    finally:
-        if viewer is not None:
-            viewer.stop()
-        host.stop()
-
-
-@contextlib.contextmanager
 def session_member(launcher: Launcher, relay: Relay, link: str) -> Iterator[None]:
     """One more Python viewer, joined by link, until its first picture."""
     member = launcher.start("member", ["-m", "relay", "join", link, "--no-window", "--json"])
@@ -116,7 +91,8 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         relay.add_organizer()
         relay.start()
         try:
-            with session(launcher, relay) as (_host, viewer, link):
+            with launcher.hosted(relay, join_args(relay)) as (_host, viewer, started):
+                link = str(started["link"])
                 page = chromium.new_page(viewport={"width": 1920, "height": 1200})
                 page.goto(link)
                 page.wait_for_selector("body[data-state=watching]", timeout=30_000)

@@ -41,7 +41,7 @@ import platform
 import secrets
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -154,6 +154,47 @@ class Launcher:
         log = self.workdir / f"{self._count:02d}-{kind}.log"
         return EventProcess([sys.executable, *args], env=self.env(), log=log, stdin_text=stdin_text)
 
+    @contextlib.contextmanager
+    def hosted(
+        self,
+        relay: Relay,
+        viewer: Callable[[str], list[str]],
+        *,
+        fps: float | None = None,
+        kind: str = "viewer",
+    ) -> Iterator[tuple[EventProcess, EventProcess, Event]]:
+        """A real ``host --share --json`` and one viewer through ``relay``,
+        past the viewer's first picture: (host, viewer, session_started).
+
+        ``viewer(session_id)``: the viewer's arguments after ``python``; it
+        reads the session password from stdin.
+        """
+        rate = [] if fps is None else ["--fps", str(fps)]
+        host = self.start(
+            "host",
+            ["-m", "relay", "host", "--relay", relay.url, "--user", ORGANIZER,
+             "--password-stdin", "--share", "--json", *rate],
+            stdin_text=ORGANIZER_PASSWORD + "\n",
+        )  # fmt: skip
+        joined: EventProcess | None = None
+        try:
+            started = host.wait_for("session_started")
+            joined = self.start(
+                kind, viewer(str(started["session_id"])), stdin_text=started["password"] + "\n"
+            )
+            joined.wait_for("frame")
+            yield host, joined, started
+        finally:
+            if joined is not None:
+                joined.stop()
+            host.stop()
+
+
+def join_args(relay: Relay) -> Callable[[str], list[str]]:
+    """The arguments of ``screenrelay join --no-window --json`` for a session ID."""
+    return lambda session_id: ["-m", "relay", "join", session_id, "--relay", relay.url,
+                               "--password-stdin", "--no-window", "--json"]  # fmt: skip
+
 
 # -- the two paths ------------------------------------------------------------
 
@@ -161,29 +202,10 @@ class Launcher:
 @contextlib.contextmanager
 def relay_pipeline(launcher: Launcher, relay: Relay, fps: float) -> Iterator[Pipeline]:
     """A real host and viewer through the relay, past the first key frame."""
-    host = launcher.start(
-        "host",
-        ["-m", "relay", "host", "--relay", relay.url, "--user", ORGANIZER, "--password-stdin",
-         "--share", "--json", "--fps", str(fps)],
-        stdin_text=ORGANIZER_PASSWORD + "\n",
-    )  # fmt: skip
-    viewer: EventProcess | None = None
-    try:
-        started = host.wait_for("session_started")
-        viewer = launcher.start(
-            "viewer",
-            ["-m", "relay", "join", started["session_id"], "--relay", relay.url,
-             "--password-stdin", "--no-window", "--json"],
-            stdin_text=started["password"] + "\n",
-        )  # fmt: skip
-        viewer.wait_for("frame")
+    with launcher.hosted(relay, join_args(relay), fps=fps) as (host, viewer, _started):
         assert relay.proc is not None
         pids = {"host": host.pid, "viewer": viewer.pid, "relay": relay.proc.pid}
         yield Pipeline("relay", host, viewer, pids)
-    finally:
-        if viewer is not None:
-            viewer.stop()
-        host.stop()
 
 
 @contextlib.contextmanager

@@ -51,7 +51,7 @@ from benchmarks.e2e_latency import MACHINE, STOLEN, Launcher, cpu_snapshot
 from benchmarks.e2e_report import Figures, distribution, median
 from benchmarks.eventproc import Event, EventProcess, working_directory
 from tests import scenes
-from tests.procs import ORGANIZER, ORGANIZER_PASSWORD, Relay, free_port
+from tests.procs import Relay, free_port
 from tests.xvfb import running_xvfb
 
 SCREEN: Final = (1920, 1080)
@@ -116,28 +116,13 @@ class Watcher:
 
 @contextlib.contextmanager
 def screenrelay(launcher: Launcher, relay: Relay, fps: float) -> Iterator[Watcher]:
-    host = launcher.start(
-        "host",
-        ["-m", "relay", "host", "--relay", relay.url, "--user", ORGANIZER, "--password-stdin",
-         "--share", "--json", "--fps", str(fps)],
-        stdin_text=ORGANIZER_PASSWORD + "\n",
-    )  # fmt: skip
-    viewer: EventProcess | None = None
-    try:
-        started = host.wait_for("session_started")
-        viewer = launcher.start(
-            "stamp-viewer",
-            ["-m", "benchmarks.stamp_viewer", started["session_id"], "--relay", relay.url],
-            stdin_text=started["password"] + "\n",
-        )
-        viewer.wait_for("frame")
+    def stamp_viewer(session_id: str) -> list[str]:
+        return ["-m", "benchmarks.stamp_viewer", session_id, "--relay", relay.url]
+
+    with launcher.hosted(relay, stamp_viewer, fps=fps, kind="stamp-viewer") as (host, viewer, _):
         assert relay.proc is not None
         pids = {"server": host.pid, "viewer": viewer.pid, "relay": relay.proc.pid}
         yield Watcher(SCREENRELAY, host, viewer, pids)
-    finally:
-        if viewer is not None:
-            viewer.stop()
-        host.stop()
 
 
 def wait_listening(port: int, server: EventProcess) -> None:
