@@ -187,6 +187,39 @@ def test_a_refused_version_is_said_in_words(page: Page, tmp_path: Path) -> None:
         relay.stop()
 
 
+def test_where_policy_admits_only_accounts_the_page_signs_in_first(
+    procs: Processes, display: str, page: Page, tmp_path: Path
+) -> None:
+    picture = scenes.desktop_picture(*SCREEN, seed=55)
+    scenes.show(display, picture, tmp_path / "scene.png")
+    relay = procs.relay
+    policy = relay.admin("policy", "set", "-", stdin_text='{"join": {"who": "signed_in"}}')
+    assert policy.returncode == 0, policy.stderr
+    revision = int(policy.stdout.split("revision ")[1].split()[0])
+    wait_until(lambda: relay.health()["policy_revision"] == revision, what="policy in force")
+    added = relay.admin("user", "add", "carol", "--role", "member", "--password-stdin",
+                        stdin_text="plum orchard 42 walnut\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    _host, started = host_session(procs)
+    page.goto(started["link"])
+    # Without an account the relay refuses, in its own words, and the page
+    # offers the account box, keeping the link's secret.
+    expect(page.locator("#error-text")).to_contain_text("signed-in accounts", timeout=20_000)
+    page.click("#retry-button")
+    expect(page.locator("#account-box")).to_have_attribute("open", "")
+    expect(page.locator("#password")).to_be_hidden()
+    page.fill("#account-user", "carol")
+    page.fill("#account-password", "wrong password for carol")
+    page.click("#join-button")
+    expect(page.locator("#error-title")).to_have_text("Could not sign in", timeout=20_000)
+    page.click("#retry-button")
+    page.fill("#account-user", "carol")
+    page.fill("#account-password", "plum orchard 42 walnut")
+    page.click("#join-button")
+    wait_for_picture(page)
+    np.testing.assert_array_equal(canvas_rgb(page), picture)
+
+
 @pytest.fixture
 def target(display: str, tmp_path: Path) -> Iterator[Target]:
     scenes.show(display, scenes.desktop_picture(*SCREEN, seed=54), tmp_path / "bg.png")

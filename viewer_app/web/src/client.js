@@ -44,6 +44,7 @@ const BATCH = 64;
 /** What a person is told for each error code the relay can send. */
 const HUMAN = {
   [ErrorCode.ADMISSION_FAILED]: ["Could not join", "Wrong session ID or password."],
+  [ErrorCode.SIGN_IN_FAILED]: ["Could not sign in", "Wrong account name or password."],
   [ErrorCode.SESSION_ENDED]: ["The session has ended", "The organizer ended the session."],
   [ErrorCode.VERSION_REFUSED]: ["This page is out of date", ""],
   [ErrorCode.RATE_LIMITED]: ["Too many attempts", "Wait a minute, then try again."],
@@ -107,6 +108,7 @@ export class JoinSession {
    *   credential: number,
    *   secret: Uint8Array,
    *   clientVersion: string,
+   *   account?: {user: string, password: string} | null,
    *   onEvent: EventHandler,
    *   WebSocketImpl?: typeof WebSocket,
    *   now?: () => number,
@@ -195,7 +197,14 @@ export class JoinSession {
   }
 
   async admit() {
-    const { sessionId, credential, secret } = this.options;
+    const { sessionId, credential, secret, account } = this.options;
+    if (account) {
+      // Where the relay's policy admits only accounts: sign in first. The
+      // session password is still checked with the organizer afterwards.
+      this.emit("status", { text: "Signing in…" });
+      this.send({ type: "SignIn", user: account.user, password: account.password });
+      await this.expect("SignedIn");
+    }
     this.emit("status", { text: "Checking the password with the organizer…" });
     const handshake = new JoinerHandshake(sessionId, secret);
     this.send({ type: "Join", sessionId, credential, pake: handshake.start() });

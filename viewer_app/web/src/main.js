@@ -8,6 +8,7 @@
  */
 
 import { JoinSession, JoinError, websocketUrl } from "./client.js";
+import { ErrorCode } from "./errors.js";
 import { Credential } from "./wire.js";
 import { normalizePassword, parseFragment } from "./pake.js";
 import { InputCapture } from "./input_capture.js";
@@ -50,7 +51,10 @@ function start() {
   const pathId = sessionFromPath();
 
   if (secret !== null && pathId !== null) {
-    join(view, version, pathId, Credential.LINK, secret);
+    const linkSecret = secret;
+    join(view, version, pathId, Credential.LINK, secret, () =>
+      askForPassword(view, version, pathId, linkSecret),
+    );
     return;
   }
   if (hashError) {
@@ -67,15 +71,22 @@ function start() {
 }
 
 /**
+ * The form. With ``linkSecret`` (a link's join was refused for want of an
+ * account), only the ID and the account are asked: the link's secret stays.
  * @param {View} view
  * @param {string} version
  * @param {number | null} pathId
+ * @param {Uint8Array} [linkSecret]
  */
-function askForPassword(view, version, pathId) {
+function askForPassword(view, version, pathId, linkSecret) {
   const form = /** @type {HTMLFormElement} */ ($("join-form"));
   const idInput = /** @type {HTMLInputElement} */ ($("session-id"));
   const passwordInput = /** @type {HTMLInputElement} */ ($("password"));
   if (pathId !== null && !idInput.value) idInput.value = formatId(pathId);
+  for (const el of [passwordInput, /** @type {HTMLElement} */ (passwordInput.labels?.[0])]) {
+    if (el) el.hidden = linkSecret !== undefined;
+  }
+  passwordInput.required = linkSecret === undefined;
   view.showForm();
   (idInput.value ? passwordInput : idInput).focus();
   form.onsubmit = (event) => {
@@ -83,6 +94,12 @@ function askForPassword(view, version, pathId) {
     const id = parseSessionId(idInput.value);
     if (id === null) {
       view.formProblem(idInput, "A session ID has 9 digits, like 123 456 789.");
+      return;
+    }
+    if (linkSecret !== undefined) {
+      join(view, version, id, Credential.LINK, linkSecret, () =>
+        askForPassword(view, version, id, linkSecret),
+      );
       return;
     }
     let secret;
@@ -97,6 +114,25 @@ function askForPassword(view, version, pathId) {
   };
 }
 
+/** The account typed into the form's account box, or null; the box is emptied. */
+function takeAccount() {
+  const user = /** @type {HTMLInputElement} */ ($("account-user"));
+  const password = /** @type {HTMLInputElement} */ ($("account-password"));
+  const account = user.value.trim() ? { user: user.value.trim(), password: password.value } : null;
+  password.value = "";
+  return account;
+}
+
+/**
+ * The relay refused for want of an account: open the account box next time.
+ * @param {{code?: number | null}} problem
+ */
+function wantsAccount(problem) {
+  if (problem.code === ErrorCode.NOT_ALLOWED || problem.code === ErrorCode.SIGN_IN_FAILED) {
+    /** @type {HTMLDetailsElement} */ ($("account-box")).open = true;
+  }
+}
+
 /**
  * @param {View} view
  * @param {string} version
@@ -106,6 +142,7 @@ function askForPassword(view, version, pathId) {
  * @param {() => void} [retry]
  */
 async function join(view, version, sessionId, credential, secret, retry) {
+  const account = takeAccount();
   view.joining(formatId(sessionId));
   /** @type {InputCapture | null} */
   let capture = null;
@@ -115,6 +152,7 @@ async function join(view, version, sessionId, credential, secret, retry) {
     credential,
     secret,
     clientVersion: version,
+    account,
     onEvent: (name, detail = {}) => {
       view.onEvent(name, detail);
       if (name === "control" && capture) capture.setActive(session.inControl);
@@ -138,6 +176,7 @@ async function join(view, version, sessionId, credential, secret, retry) {
       error instanceof JoinError
         ? error
         : new JoinError("Something went wrong", String(/** @type {Error} */ (error).message));
+    wantsAccount(problem);
     view.showError(problem, retry ?? (() => location.reload()));
   } finally {
     capture.setActive(false);
