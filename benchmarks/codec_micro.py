@@ -12,6 +12,10 @@ and 95th percentile over ``--runs`` runs (after a few warm-up runs):
 - encode and decode (``Canvas.apply``) of a typing-sized change (one tile),
   a full-screen change (the desktop scrolled), and a key frame;
 - grab + encode of an unchanged screen (what an idle host does per tick);
+- typing as ``benchmarks.vnc_compare`` shows it: the last character of a
+  line of real text (Pillow's font) changes, and the 64x40 time stamp box
+  (``benchmarks.stamp``) at ``STAMP_AT`` is redrawn: bytes and encode time
+  per update;
 - scrolling a long document (real text) in a 1500x920 window at 1080p, 48
   rows (three lines) per frame: bytes per frame, encode and decode time,
   with and without move detection (``TileEncoder(moves=...)``); every
@@ -242,8 +246,67 @@ def run(runs: int) -> list[dict[str, Any]]:
                 assert idle.encode(source.grab(), keyframe=False, seq=1, capture_ns=0) is None
 
             add("grab + encode, screen unchanged", measure(idle_tick, runs), note="zero-copy")
+    rows.extend(typing_rows(runs))
     rows.extend(scroll_rows(runs))
     return rows
+
+
+def typing_pictures() -> tuple[Picture, Picture]:
+    """Two pictures of the desktop a keystroke apart: the line of text ends in
+    another character and the time stamp box shows another time."""
+    from benchmarks import stamp
+    from benchmarks.scene import STAMP_AT, TYPING_AT, TYPING_TEXT
+
+    pictures = []
+    for n, letter in enumerate("rn"):
+        image = desktop(1)
+        draw = ImageDraw.Draw(image)
+        left, top = TYPING_AT
+        draw.rectangle((left, top, left + 320, top + 18), fill=(236, 239, 244))
+        draw.text((left + 2, top + 3), TYPING_TEXT + letter, fill=(30, 30, 30))
+        picture = np.zeros((HEIGHT, WIDTH, 4), np.uint8)
+        picture[..., :3] = np.asarray(image)[..., ::-1]
+        box = stamp.draw(stamp.units_of(1_790_000_000_000_000_000 + n * 123_456_789))
+        x, y = STAMP_AT
+        picture[y : y + stamp.STAMP_H, x : x + stamp.STAMP_W, :3] = box[..., None]
+        pictures.append(picture)
+    return pictures[0], pictures[1]
+
+
+def typing_rows(runs: int) -> list[dict[str, Any]]:
+    """Encode (and decode, checked) a keystroke plus a stamp box, alternating."""
+    first, second = typing_pictures()
+    encoder = TileEncoder(WIDTH, HEIGHT)
+    canvas = Canvas()
+    key = encoder.encode(first, keyframe=True, seq=0, capture_ns=0)
+    assert key is not None
+    canvas.apply(key)
+    pictures = alternate(second, first)
+    seq = iter(range(1, 1 << 30))
+    sizes: list[int] = []
+    rects: list[int] = []
+    payloads: list[bytes] = []
+
+    def encode_delta() -> None:
+        payload = encoder.encode(pictures(), keyframe=False, seq=next(seq), capture_ns=0)
+        assert payload is not None
+        sizes.append(len(payload))
+        payloads.append(payload)
+
+    timing = measure(encode_delta, runs)
+    for payload, want in zip(payloads[:2], (second, first), strict=True):
+        canvas.apply(payload)
+        assert canvas.picture is not None and np.array_equal(canvas.picture, want)
+        rects.append(len(canvas.last_rects))
+    pixels = sum(r.w * r.h for r in canvas.last_rects)
+    return [
+        {
+            "name": "encode: typing (glyph + stamp box)",
+            **timing,
+            "bytes": int(np.median(sizes)),
+            "note": f"{rects[-1]} rects, {pixels} px",
+        }
+    ]
 
 
 #: The scrolled document window: left, top, width, height; rows per frame.

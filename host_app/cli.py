@@ -60,6 +60,12 @@ def add_parser(sub: Any) -> None:
     host.add_argument("--monitor", type=int, default=1, help="monitor to share (1 = first)")
     host.add_argument("--region", type=_region, metavar="L,T,W,H", help="share only this region")
     host.add_argument("--fps", type=float, default=30.0, help="most pictures per second")
+    host.add_argument(
+        "--lossy",
+        action="store_true",
+        help="send photo-like areas as JPEG (text stays lossless); only where the relay's "
+        "policy allows lossy encoding, else the picture stays lossless and the host says so",
+    )
     add_tls_arguments(host)
     host.add_argument("--json", action="store_true", help="one JSON object per line per event")
     host.add_argument(
@@ -105,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         save=args.save,
         session_id=args.session_id or 0,
         session_password=session_password,
+        lossy=args.lossy,
     )
     sink = EventSink(json_mode=args.json)
     terminal = args.prompt == "terminal" or (args.prompt is None and args.json)

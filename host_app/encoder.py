@@ -2,9 +2,31 @@
 
 ``TileEncoder.encode`` compares a picture with the previous one in square
 tiles (64x64 pixels by default; the last column and row of tiles may be
-narrower), merges horizontally adjacent changed tiles of one tile row into
-one rect, and packs the changed pixels, raw BGRX in rect order, into one
-zstd frame (protocol/frames.py). A key frame sends every tile.
+narrower) and sends exact rectangles, not whole tiles:
+
+1. Each changed tile shrinks to the bounding box of its changed pixels, read
+   off the change mask the diff has already made (two pixels wide when the
+   screen's width is even, the mask's unit): the columns from the tile's
+   OR-reduced mask words, the rows from one small reduction per changed tile.
+2. Boxes of neighbouring tiles merge, first along a tile row, then down the
+   tile rows (where they meet at the tile boundary), when their union adds at most
+   ``MERGE_SLACK`` pixels, or an eighth of their area, that did not change
+   (each rect costs a table entry and a copy on both sides; sending a few
+   unchanged pixels costs less). A changed area spanning many tiles thus
+   becomes one rect, a typed glyph one rect of about its size.
+
+The changed pixels, raw BGRX in rect order, go into one zstd frame
+(protocol/frames.py). A key frame sends every tile, as full-width bands.
+
+With ``lossy`` on (only where the relay's policy allows it: host_app/lossy.py),
+each changed tile is classified first: a 16x16 subsample of it (every
+``SAMPLE_STEP``-th pixel both ways) with at least ``PHOTO_COLOURS`` distinct
+colours is photo-like, else text or UI. Boxes merge only within one class,
+and a photo-like rect of at least ``JPEG_MIN_PIXELS`` is sent as one JPEG
+(Pillow, ``jpeg_quality``, 4:2:0) instead of raw pixels. Text and UI tiles
+(few colours: anti-aliased text on a flat background has a few dozen) stay
+lossless. The encoder remembers the exact pixels, not the JPEG's, so an
+unchanged photo area is not sent again.
 
 With ``moves`` on (the default), a delta where many tiles changed is first
 searched for scrolled regions (host_app/moves.py). Those go first in the
@@ -21,12 +43,14 @@ tile), the rect list and zstd's output are allocated.
 from __future__ import annotations
 
 import dataclasses
+import io
 import time
 from typing import Final, cast
 
 import numpy as np
 import numpy.typing as npt
 import zstandard
+from PIL import Image
 
 from host_app.moves import Move, ScrollDetector, apply_moves
 from protocol.errors import LocalProtocolError
@@ -45,6 +69,21 @@ from protocol.wire import FLAG_KEYFRAME
 TILE_MULTIPLE: Final = 16
 #: Largest tile side accepted; bigger tiles send mostly unchanged pixels.
 MAX_TILE: Final = 1024
+#: Unchanged pixels a merge of two boxes may add whatever their size: about
+#: what one more rect costs (13 bytes of rect table, a copy on each side).
+MERGE_SLACK: Final = 32
+#: ... or at most this fraction (1/n) of the two boxes' area.
+MERGE_FRACTION: Final = 8
+#: Lossy only: a tile is sampled every this many pixels both ways ...
+SAMPLE_STEP: Final = 4
+#: ... and is photo-like with at least this many distinct colours among the
+#: (tile / SAMPLE_STEP)**2 samples (256 for 64x64 tiles).
+PHOTO_COLOURS: Final = 96
+#: Lossy only: smaller photo-like rects stay raw (a JPEG's headers and
+#: tables alone are about 600 bytes).
+JPEG_MIN_PIXELS: Final = 32 * 32
+#: Default JPEG quality (Pillow's scale, 1-95).
+JPEG_QUALITY: Final = 80
 
 Picture = npt.NDArray[np.uint8]
 
@@ -59,8 +98,14 @@ class EncoderStatistics:
     unchanged: int
     #: Key frames among ``frames``.
     keyframes: int
-    #: Tiles sent, counting each tile of a merged rect.
+    #: Changed tiles found (key frames: every tile).
     tiles_sent: int
+    #: Pixels sent in raw and JPEG rects (the rects' area).
+    pixels_sent: int
+    #: JPEG rects sent (lossy only).
+    jpeg_rects: int
+    #: Pixels sent as JPEG.
+    jpeg_pixels: int
     #: Moves (copy rects) sent.
     moves: int
     #: Pixels covered by those moves.
@@ -86,7 +131,15 @@ class TileEncoder:
     """
 
     def __init__(
-        self, width: int, height: int, tile: int = 64, level: int = 1, *, moves: bool = True
+        self,
+        width: int,
+        height: int,
+        tile: int = 64,
+        level: int = 1,
+        *,
+        moves: bool = True,
+        lossy: bool = False,
+        jpeg_quality: int = JPEG_QUALITY,
     ) -> None:
         if not (1 <= width <= MAX_SCREEN_SIDE and 1 <= height <= MAX_SCREEN_SIDE):
             raise ValueError(f"screen size {width}x{height} outside 1..{MAX_SCREEN_SIDE}")
@@ -96,6 +149,9 @@ class TileEncoder:
         self.height = height
         self.tile = tile
         self.level = level
+        #: Photo-like rects may be sent as JPEG (see the module docstring).
+        self.lossy = lossy
+        self.jpeg_quality = jpeg_quality
         self._cols = -(-width // tile)
         self._rows = -(-height // tile)
 
@@ -121,11 +177,19 @@ class TileEncoder:
         self._staging: Picture | None = None
         self._compressor = zstandard.ZstdCompressor(level=level, write_content_size=True)
         self._scrolls = ScrollDetector(width, height, tile) if moves else None
+        # Lossy only: the subsample of the picture, padded to whole tiles.
+        samples = tile // SAMPLE_STEP
+        self._samples = np.zeros(
+            (self._rows * samples, self._cols * samples) if lossy else (0, 0), np.uint32
+        )
 
         self._frames = 0
         self._unchanged = 0
         self._keyframes = 0
         self._tiles_sent = 0
+        self._pixels_sent = 0
+        self._jpeg_rects = 0
+        self._jpeg_pixels = 0
         self._moves = 0
         self._moved_pixels = 0
         self._bytes_out = 0
@@ -137,6 +201,9 @@ class TileEncoder:
             unchanged=self._unchanged,
             keyframes=self._keyframes,
             tiles_sent=self._tiles_sent,
+            pixels_sent=self._pixels_sent,
+            jpeg_rects=self._jpeg_rects,
+            jpeg_pixels=self._jpeg_pixels,
             moves=self._moves,
             moved_pixels=self._moved_pixels,
             bytes_out=self._bytes_out,
@@ -163,7 +230,8 @@ class TileEncoder:
         frame = self._accept(frame)
         moves: list[Move] = []
         if keyframe:
-            runs = [(row, 0, self._cols) for row in range(self._rows)]
+            boxes = self._key_boxes(frame)
+            tiles = self._rows * self._cols
         else:
             if not self._have_previous:
                 raise LocalProtocolError("the first frame must be a key frame")
@@ -177,17 +245,26 @@ class TileEncoder:
                 self._have_previous = False
                 apply_moves(self._previous, moves)
                 changed = self._diff(units)
-            runs = _runs(changed)
-            if not runs and not moves:
+            boxes, tiles = self._boxes(frame, changed)
+            if not boxes and not moves:
                 self._unchanged += 1
                 self._last_encode_ms = (time.perf_counter_ns() - started) / 1e6
                 return None
 
         header = FrameHeader(FLAG_KEYFRAME if keyframe else 0, seq, capture_ns, *self._size)
-        rects = [self._rect(row, first, end) for row, first, end in runs]
+        jpegs: dict[int, bytes] = {}
+        rects: list[Rect] = []
+        for x, y, w, h, photo in boxes:
+            if photo and w * h >= JPEG_MIN_PIXELS:
+                data = encode_jpeg(frame[y : y + h, x : x + w], self.jpeg_quality)
+                if len(data) < w * h * 4:
+                    jpegs[len(rects)] = data
+                    rects.append(Rect(x, y, w, h, Encoding.JPEG, len(data)))
+                    continue
+            rects.append(Rect(x, y, w, h, Encoding.RAW_BGRX, w * h * 4))
         copies = [Rect(m.x, m.y, m.w, m.h, Encoding.COPY, COPY_SOURCE.size) for m in moves]
         head = encode_frame_header(header, copies + rects)
-        blob = self._compressor.compress(self._pack(frame, rects, moves))
+        blob = self._compressor.compress(self._pack(frame, rects, moves, jpegs))
         payload = head + blob
         # Only now, with the payload made, does the previous picture move on.
         if rects:
@@ -196,7 +273,10 @@ class TileEncoder:
         self._have_previous = True
         self._frames += 1
         self._keyframes += keyframe
-        self._tiles_sent += sum(end - first for _, first, end in runs)
+        self._tiles_sent += tiles
+        self._pixels_sent += sum(r.w * r.h for r in rects)
+        self._jpeg_rects += len(jpegs)
+        self._jpeg_pixels += sum(rects[i].w * rects[i].h for i in jpegs)
         self._moves += len(moves)
         self._moved_pixels += sum(m.w * m.h for m in moves)
         self._bytes_out += len(payload)
@@ -232,17 +312,89 @@ class TileEncoder:
         per_tile = self._tile_words.reshape(self._rows, self._cols, self._words_per_tile)
         return cast("npt.NDArray[np.bool_]", per_tile.any(axis=2))
 
-    def _rect(self, row: int, first: int, end: int) -> Rect:
-        x = first * self.tile
-        y = row * self.tile
-        w = min(end * self.tile, self.width) - x
-        h = min(y + self.tile, self.height) - y
-        return Rect(x, y, w, h, Encoding.RAW_BGRX, w * h * 4)
+    def _key_boxes(self, frame: Picture) -> list[Box]:
+        """A key frame's rects: full-width bands, one per tile row; with lossy
+        on and photo-like tiles on screen, every tile's box merged by class."""
+        if self.lossy:
+            tile_rows, tile_cols = np.indices((self._rows, self._cols)).reshape(2, -1)
+            photo = self._photo_tiles(frame, tile_rows, tile_cols)
+            if photo.any():
+                left = tile_cols * self.tile
+                top = tile_rows * self.tile
+                return _merge(
+                    tile_rows.tolist(),
+                    tile_cols.tolist(),
+                    left.tolist(),
+                    top.tolist(),
+                    np.minimum(left + self.tile, self.width).tolist(),
+                    np.minimum(top + self.tile, self.height).tolist(),
+                    photo.tolist(),
+                )
+        bands = []
+        for row in range(self._rows):
+            y = row * self.tile
+            bands.append((0, y, self.width, min(y + self.tile, self.height) - y, False))
+        return bands
 
-    def _pack(self, frame: Picture, rects: list[Rect], moves: list[Move]) -> memoryview:
-        """The moves' sources, then the rects' pixels, raw, in rect order:
-        the bytes to compress."""
-        if not moves and frame.flags.c_contiguous and self._whole_rows(rects):
+    def _photo_tiles(
+        self, frame: Picture, tile_rows: npt.NDArray[np.intp], tile_cols: npt.NDArray[np.intp]
+    ) -> npt.NDArray[np.bool_]:
+        """Which of these tiles look like a photo: many distinct colours in a
+        subsample (the X byte ignored)."""
+        pixels = frame.reshape(self.height, self.width * 4).view(np.uint32)
+        sub = pixels[::SAMPLE_STEP, ::SAMPLE_STEP]
+        samples = self._samples
+        np.bitwise_and(sub, 0x00FF_FFFF, out=samples[: sub.shape[0], : sub.shape[1]])
+        side = self.tile // SAMPLE_STEP
+        grid = samples.reshape(self._rows, side, self._cols, side)
+        chosen = np.sort(grid[tile_rows, :, tile_cols].reshape(tile_rows.size, side * side))
+        distinct = 1 + np.count_nonzero(chosen[:, 1:] != chosen[:, :-1], axis=1)
+        return np.asarray(distinct >= PHOTO_COLOURS, np.bool_)
+
+    def _boxes(self, frame: Picture, changed: npt.NDArray[np.bool_]) -> tuple[list[Box], int]:
+        """The rects to send for the tiles ``changed`` marks (after ``_diff``),
+        as (x, y, w, h, photo-like), and how many tiles changed."""
+        tile_rows, tile_cols = np.nonzero(changed)
+        count = int(tile_rows.size)
+        if count == 0:
+            return [], 0
+        tile = self.tile
+        units = tile * 4 // self._unit.itemsize
+        pixels_per_unit = self._unit.itemsize // 4
+        # Which unit columns of each changed tile changed: the diff's
+        # OR-reduced words, read as the mask's bytes.
+        columns = self._tile_words.view(np.uint8).reshape(self._rows, self._cols, units)
+        columns = columns[tile_rows, tile_cols]
+        # Which rows: one reduction over the changed tiles' mask words only.
+        words = self._mask_words.reshape(self._rows, tile, self._cols, self._words_per_tile)
+        rows = np.asarray(words[tile_rows, :, tile_cols].any(axis=2), np.bool_)
+        left = tile_cols * tile + columns.argmax(axis=1) * pixels_per_unit
+        right = tile_cols * tile + (units - columns[:, ::-1].argmax(axis=1)) * pixels_per_unit
+        top = tile_rows * tile + rows.argmax(axis=1)
+        bottom = tile_rows * tile + tile - rows[:, ::-1].argmax(axis=1)
+        np.minimum(right, self.width, out=right)
+        np.minimum(bottom, self.height, out=bottom)
+        photo = (
+            self._photo_tiles(frame, tile_rows, tile_cols).tolist()
+            if self.lossy
+            else [False] * count
+        )
+        return _merge(
+            tile_rows.tolist(),
+            tile_cols.tolist(),
+            left.tolist(),
+            top.tolist(),
+            right.tolist(),
+            bottom.tolist(),
+            photo,
+        ), count
+
+    def _pack(
+        self, frame: Picture, rects: list[Rect], moves: list[Move], jpegs: dict[int, bytes]
+    ) -> memoryview:
+        """The moves' sources, then the rects' pixels (raw, or the JPEG of
+        ``jpegs[index]``), in rect order: the bytes to compress."""
+        if not moves and not jpegs and frame.flags.c_contiguous and self._whole_rows(rects):
             # Full-width tile rows one after another (every key frame, any
             # change that touches every tile of its rows) are already in
             # rect order in the picture's own memory: no gathering.
@@ -252,9 +404,12 @@ class TileEncoder:
         for m in moves:
             COPY_SOURCE.pack_into(self._gather.data, offset, m.src_x, m.src_y)
             offset += COPY_SOURCE.size
-        for r in rects:
-            destination = self._gather[offset : offset + r.length].reshape(r.h, r.w, 4)
-            np.copyto(destination, frame[r.y : r.y + r.h, r.x : r.x + r.w])
+        for i, r in enumerate(rects):
+            if i in jpegs:
+                self._gather[offset : offset + r.length] = np.frombuffer(jpegs[i], np.uint8)
+            else:
+                destination = self._gather[offset : offset + r.length].reshape(r.h, r.w, 4)
+                np.copyto(destination, frame[r.y : r.y + r.h, r.x : r.x + r.w])
             offset += r.length
         return self._gather[:offset].data
 
@@ -278,15 +433,90 @@ class TileEncoder:
         return True
 
 
-def _runs(changed: npt.NDArray[np.bool_]) -> list[tuple[int, int, int]]:
-    """(tile row, first column, end column) of each run of changed tiles,
-    in row-major order."""
-    rows, cols = changed.shape
-    padded = np.zeros((rows, cols + 2), np.int8)
-    padded[:, 1:-1] = changed
-    edges = np.diff(padded, axis=1)
-    start_rows, start_cols = np.nonzero(edges == 1)
-    _, end_cols = np.nonzero(edges == -1)
-    return list(
-        zip(start_rows.tolist(), start_cols.tolist(), end_cols.tolist(), strict=True),
-    )
+#: x, y, w, h of a rect of changed pixels, and whether it is photo-like.
+Box = tuple[int, int, int, int, bool]
+
+
+def encode_jpeg(pixels: Picture, quality: int = JPEG_QUALITY) -> bytes:
+    """(h, w, 4) BGRX pixels as one baseline JPEG, 4:2:0 (the X byte dropped)."""
+    rgb = np.ascontiguousarray(pixels[..., 2::-1])
+    out = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(out, "JPEG", quality=quality, subsampling=2)
+    return out.getvalue()
+
+
+def _merge(
+    tile_rows: list[int],
+    tile_cols: list[int],
+    left: list[int],
+    top: list[int],
+    right: list[int],
+    bottom: list[int],
+    photo: list[bool],
+) -> list[Box]:
+    """Merge the changed tiles' boxes (edges as pixel coordinates, tiles in
+    row-major order) into rects: along each tile row, then down the rows;
+    two boxes of one class (``photo``) merge when their union adds few
+    unchanged pixels (``_worth``)."""
+    # Along the tile rows: [left, top, right, bottom, photo] boxes, one list per row.
+    rows: list[list[list[int]]] = []
+    last_row, last_col = -1, -2
+    for i, (row, col) in enumerate(zip(tile_rows, tile_cols, strict=True)):
+        box = [left[i], top[i], right[i], bottom[i], int(photo[i])]
+        if row != last_row:
+            rows.append([box])
+        elif col == last_col + 1 and _worth(rows[-1][-1], box):
+            _absorb(rows[-1][-1], box)
+        else:
+            rows[-1].append(box)
+        last_row, last_col = row, col
+    # Down the tile rows: a box whose top meets the bottom of a box of the
+    # row above (both reach their tile boundary) may join it, if it lies
+    # within that box's columns and no other box of its row does: merged
+    # rects never overlap, so the rects' data never exceeds the screen's.
+    done: list[list[int]] = []
+    above: list[list[int]] = []
+    for row_boxes in rows:
+        below: list[list[int]] = []
+        for box in row_boxes:
+            target = next(
+                (
+                    upper
+                    for upper in above
+                    if upper[3] == box[1]
+                    and upper[0] <= box[0]
+                    and box[2] <= upper[2]
+                    and not any(
+                        other is not box and other[0] < upper[2] and upper[0] < other[2]
+                        for other in row_boxes
+                    )
+                    and _worth(upper, box)
+                ),
+                None,
+            )
+            if target is None:
+                done.append(box)
+                below.append(box)
+            else:
+                _absorb(target, box)
+                if not any(target is b for b in below):
+                    below.append(target)
+        above = below
+    return [(b[0], b[1], b[2] - b[0], b[3] - b[1], bool(b[4])) for b in done]
+
+
+def _worth(a: list[int], b: list[int]) -> bool:
+    """Whether one rect covering boxes ``a`` and ``b`` (of one class) is
+    cheaper than two."""
+    if a[4] != b[4]:
+        return False
+    union = (max(a[2], b[2]) - min(a[0], b[0])) * (max(a[3], b[3]) - min(a[1], b[1]))
+    inside = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])
+    added = union - inside
+    return added <= MERGE_SLACK or added * MERGE_FRACTION <= inside
+
+
+def _absorb(a: list[int], b: list[int]) -> None:
+    """Grow ``a`` to cover ``b``."""
+    a[0], a[1] = min(a[0], b[0]), min(a[1], b[1])
+    a[2], a[3] = max(a[2], b[2]), max(a[3], b[3])

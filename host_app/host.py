@@ -25,6 +25,7 @@ import anyio.abc
 
 from host_app.controlling import ParticipantControl
 from host_app.host_window import REFRESH, HostActions, HostWindow
+from host_app.lossy import decide_lossy
 from host_app.organizer import Organizer
 from host_app.picture_window import PictureWindow
 from host_app.prompt import (
@@ -92,6 +93,8 @@ class HostOptions:
     session_id: int = 0
     #: The session password chosen by the organizer (None: a generated one).
     session_password: str | None = field(default=None, repr=False)
+    #: Ask to send photo-like areas as JPEG (only if the relay's policy allows).
+    lossy: bool = False
 
 
 class Host:
@@ -109,6 +112,8 @@ class Host:
         #: What the relay's policy allows, as Welcome said (narrowed as the
         #: relay reports restrictions); the relay enforces it regardless.
         self._policy = dict(conn.policy)
+        #: Lossy or not, decided once from the Welcome (host_app/lossy.py).
+        self.lossy = decide_lossy(options.lossy, self._policy)
         self.organizer = organizer
         self._options = options
         self._events = sink
@@ -132,6 +137,7 @@ class Host:
             region=options.region,
             fps=options.fps,
             on_area=self.control.set_area,
+            lossy=self.lossy.lossy,
         )
         #: This organizer controlling a presenting participant, with its consent.
         self.participant_control = ParticipantControl(conn, organizer, sink)
@@ -478,4 +484,8 @@ async def start(
     )
     host = Host(conn, organizer, options, sink, prompt)
     host.invitation = invitation
+    if host.lossy.message is not None:
+        sink.emit(
+            "encoding", host.lossy.message, lossy=host.lossy.lossy, message=host.lossy.message
+        )
     return host

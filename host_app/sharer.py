@@ -47,6 +47,7 @@ class ScreenSharer:
         fps: float = 30.0,
         on_area: Callable[[tuple[int, int], tuple[int, int]], None] | None = None,
         watch_damage: bool = True,
+        lossy: bool = False,
     ) -> None:
         self._send_frame = send_frame
         self._events = events
@@ -56,6 +57,8 @@ class ScreenSharer:
         self._fps = fps
         self._on_area = on_area
         self._watch_damage = watch_damage
+        #: Photo-like areas may go as JPEG (host_app/lossy.py decided).
+        self.lossy = lossy
         #: Ticks whose grab was skipped because nothing was drawn.
         self.skipped_grabs = 0
         #: The presenter paused / hid the picture.
@@ -100,7 +103,8 @@ class ScreenSharer:
                     "sharing", f"Sharing a {width}x{height} screen.", width=width, height=height
                 )
                 self._want_keyframe = True
-                await self._loop(worker, source, watcher, TileEncoder(width, height))
+                encoder = TileEncoder(width, height, lossy=self.lossy)
+                await self._loop(worker, source, watcher, encoder)
             finally:
                 with anyio.CancelScope(shield=True):
                     await worker.run(watcher.close)

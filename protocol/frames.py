@@ -11,6 +11,8 @@ is ``src_x u16, src_y u16`` (``COPY_SOURCE``): the w x h pixels at that
 position of the picture, as it stands when the rect is applied, are copied to
 (x, y); rects are applied in order, and source and destination may overlap
 (the result is as if the source were copied out first: memmove semantics).
+``JPEG`` is one baseline JPEG file of exactly w x h pixels (``jpeg_size``
+reads and checks its header; decoding it is the viewer's business).
 
 ``encode_frame_header`` writes everything before the blob; ``parse_frame`` takes
 a whole payload apart. Any bytes given to ``parse_frame`` either parse or raise
@@ -26,8 +28,9 @@ Rules checked by ``parse_frame``:
    ``n_rects`` is at most a quarter of that, and the rect table must fit in
    the bytes actually received before any of it is read.
 4. Every rect has ``w, h > 0``, lies inside the screen, has a known encoding,
-   and for ``RAW_BGRX`` ``length == w*h*4``, for ``COPY`` ``length == 4``; a
-   key frame holds no ``COPY`` rect (it needs no earlier picture).
+   and for ``RAW_BGRX`` ``length == w*h*4``, for ``COPY`` ``length == 4``,
+   for ``JPEG`` ``1 <= length <= w*h*4 + JPEG_SLACK``; a key frame holds no
+   ``COPY`` rect (it needs no earlier picture).
 5. The blob is exactly one zstd frame (its block structure walked, no bytes
    after it) whose declared content size equals the sum of the lengths, so a
    decompressor can be told exactly how much to produce before it starts.
@@ -35,7 +38,8 @@ Rules checked by ``parse_frame``:
 Whether a key frame's rects cover the whole screen is left to the receiver
 (``viewer_app.decoder.Canvas``), which owns a reusable coverage mask; so is
 the check of a ``COPY`` rect's source (``copy_source``), which lies in the
-compressed blob: it must lie inside the screen.
+compressed blob: it must lie inside the screen; and of a ``JPEG`` rect's
+header (``jpeg_size``): a baseline JPEG of the rect's size.
 """
 
 from __future__ import annotations
@@ -85,6 +89,9 @@ HEADER: Final = struct.Struct(">BBQQHHI")
 RECT: Final = struct.Struct(">HHHHBI")
 #: A ``COPY`` rect's data: src_x, src_y.
 COPY_SOURCE: Final = struct.Struct(">HH")
+#: What a ``JPEG`` rect may hold beyond its raw size (headers and tables of
+#: a tiny picture); an encoder sends a picture that JPEG would enlarge raw.
+JPEG_SLACK: Final = 4096
 
 _U16: Final = 0xFFFF
 _U32: Final = 0xFFFF_FFFF
@@ -111,6 +118,9 @@ class Encoding(enum.IntEnum):
     #: A move: ``COPY_SOURCE`` (src_x u16, src_y u16), 4 bytes; the w x h
     #: pixels at (src_x, src_y) of the picture so far are copied to (x, y).
     COPY = 1
+    #: One baseline JPEG (JFIF, 8-bit, greyscale or YCbCr) of exactly w x h
+    #: pixels; lossy, sent only where the relay's policy allows it.
+    JPEG = 2
 
 
 def max_rect_data(width: int, height: int) -> int:
@@ -189,6 +199,8 @@ def _rect_problem(x: int, y: int, w: int, h: int, encoding: int, length: int) ->
         return f"raw rect {w}x{h} must hold {w * h * 4} bytes, not {length}"
     if encoding == Encoding.COPY and length != COPY_SOURCE.size:
         return f"copy rect must hold {COPY_SOURCE.size} bytes, not {length}"
+    if encoding == Encoding.JPEG and not 1 <= length <= w * h * 4 + JPEG_SLACK:
+        return f"JPEG rect {w}x{h} may hold 1..{w * h * 4 + JPEG_SLACK} bytes, not {length}"
     return None
 
 
@@ -223,6 +235,66 @@ def copy_source(
             f"copy source {rect.w}x{rect.h}+{src_x}+{src_y} outside the {width}x{height} screen"
         )
     return src_x, src_y
+
+
+#: JPEG markers (ITU T.81 B.1.1.3): start of image, baseline start of frame,
+#: start of scan; markers with no length field; the other start-of-frame
+#: markers (progressive, lossless, arithmetic...), which are refused.
+_JPEG_SOI: Final = 0xD8
+_JPEG_SOF0: Final = 0xC0
+_JPEG_SOS: Final = 0xDA
+_JPEG_BARE: Final = frozenset({0x01, *range(0xD0, 0xD8)})
+_JPEG_OTHER_SOF: Final = frozenset({*range(0xC1, 0xD0)} - {0xC4, 0xC8, 0xCC})
+
+
+def jpeg_size(data: bytes | bytearray | memoryview, offset: int, rect: Rect) -> tuple[int, int]:
+    """(width, height) of the ``JPEG`` rect whose data starts at ``offset`` of
+    the decompressed blob, read from its header without decoding it.
+
+    ``RemoteProtocolError`` unless it starts with SOI and, before its first
+    scan, has exactly one start-of-frame, baseline (SOF0), 8-bit, with 1 or
+    3 components, of the rect's size. The scan data is not looked at.
+    """
+    view = memoryview(data).cast("B")[offset : offset + rect.length]
+    end = len(view)
+    if end < 4 or view[0] != 0xFF or view[1] != _JPEG_SOI:
+        raise RemoteProtocolError("JPEG rect does not start with a JPEG header")
+    at = 2
+    size: tuple[int, int] | None = None
+    while True:
+        if at + 2 > end or view[at] != 0xFF:
+            raise RemoteProtocolError("JPEG rect has a bad marker before its scan")
+        marker = view[at + 1]
+        at += 2
+        if marker == 0xFF:  # fill byte
+            at -= 1
+            continue
+        if marker in _JPEG_BARE:
+            continue
+        if at + 2 > end:
+            raise RemoteProtocolError("JPEG rect truncated in its header")
+        length = (view[at] << 8) | view[at + 1]
+        if length < 2 or at + length > end:
+            raise RemoteProtocolError("JPEG rect has a bad segment length")
+        if marker == _JPEG_SOI or marker in _JPEG_OTHER_SOF:
+            raise RemoteProtocolError("JPEG rect is not one baseline JPEG")
+        if marker == _JPEG_SOF0:
+            if size is not None or length < 8:
+                raise RemoteProtocolError("JPEG rect has a bad frame header")
+            precision = view[at + 2]
+            height = (view[at + 3] << 8) | view[at + 4]
+            width = (view[at + 5] << 8) | view[at + 6]
+            components = view[at + 7]
+            if precision != 8 or components not in (1, 3) or length != 8 + 3 * components:
+                raise RemoteProtocolError("JPEG rect is not an 8-bit grey or colour JPEG")
+            size = (width, height)
+        if marker == _JPEG_SOS:
+            break
+        at += length
+    if size != (rect.w, rect.h):
+        found = "no size" if size is None else f"{size[0]}x{size[1]}"
+        raise RemoteProtocolError(f"JPEG rect {rect.w}x{rect.h} holds a JPEG of {found}")
+    return size
 
 
 def encode_frame_header(header: FrameHeader, rects: Sequence[Rect]) -> bytes:

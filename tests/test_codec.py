@@ -104,14 +104,10 @@ def test_round_trip_of_random_changes(
         assert payload is not None
         canvas.apply(payload)
         assert np.array_equal(shown(canvas), picture)
-        assert rects_of(payload) == [
-            (
-                x // tile * tile,
-                y // tile * tile,
-                min(tile, width - x // tile * tile),
-                min(tile, height - y // tile * tile),
-            )
-        ]
+        # One changed pixel: one rect of it alone, two pixels wide where the
+        # change mask holds two pixels a unit (an even width).
+        unit = 2 if width % 2 == 0 else 1
+        assert rects_of(payload) == [(x // unit * unit, y, unit, 1)]
 
 
 def test_frames_that_are_views_of_other_memory() -> None:
@@ -136,7 +132,7 @@ def test_encoder_keeps_its_own_copy_of_the_previous_picture() -> None:
     buffer[5, 5] += 1  # the caller reuses its buffer
     payload = encoder.encode(buffer, keyframe=False, seq=1, capture_ns=0)
     assert payload is not None
-    assert rects_of(payload) == [(0, 0, 64, 64)]
+    assert rects_of(payload) == [(4, 5, 2, 1)]
     canvas.apply(payload)
     assert np.array_equal(shown(canvas), buffer)
 
@@ -155,15 +151,15 @@ def test_no_change_gives_none() -> None:
 @pytest.mark.parametrize(
     ("x", "y", "expected"),
     [
-        (0, 0, (0, 0, 64, 64)),
-        (64, 0, (64, 0, 64, 64)),
-        (130, 70, (128, 64, 64, 64)),
-        (999, 699, (960, 640, 40, 60)),  # partial edge tile, both ways
-        (999, 0, (960, 0, 40, 64)),
-        (0, 699, (0, 640, 64, 60)),
+        (0, 0, (0, 0, 2, 1)),
+        (64, 0, (64, 0, 2, 1)),
+        (131, 70, (130, 70, 2, 1)),
+        (999, 699, (998, 699, 2, 1)),  # the last pixel of a partial edge tile
+        (999, 0, (998, 0, 2, 1)),
+        (0, 699, (0, 699, 2, 1)),
     ],
 )
-def test_one_changed_pixel_sends_only_its_tile(
+def test_one_changed_pixel_sends_only_its_unit(
     x: int, y: int, expected: tuple[int, int, int, int]
 ) -> None:
     picture = gradient(1000, 700)
@@ -175,7 +171,8 @@ def test_one_changed_pixel_sends_only_its_tile(
     assert parse_frame(payload)[1][0].length == expected[2] * expected[3] * 4
     canvas.apply(payload)
     assert np.array_equal(shown(canvas), picture)
-    assert encoder.statistics().tiles_sent == 16 * 11 + 1
+    stats = encoder.statistics()
+    assert (stats.tiles_sent, stats.pixels_sent) == (16 * 11 + 1, 1000 * 700 + 2)
 
 
 def test_a_change_in_the_x_byte_alone_is_sent() -> None:
@@ -184,25 +181,54 @@ def test_a_change_in_the_x_byte_alone_is_sent() -> None:
     picture[50, 150, 3] ^= 0xFF
     payload = encoder.encode(picture, keyframe=False, seq=1, capture_ns=0)
     assert payload is not None
-    assert rects_of(payload) == [(128, 0, 64, 64)]
+    assert rects_of(payload) == [(150, 50, 2, 1)]
     canvas.apply(payload)
     assert np.array_equal(shown(canvas), picture)
 
 
-def test_adjacent_tiles_in_a_row_are_merged() -> None:
+def test_a_glyph_is_sent_as_one_rect_of_its_size() -> None:
+    picture = gradient(1000, 700)
+    encoder, canvas = keyed(picture)
+    # A 7x11 glyph astride four tiles (the corner at 64, 64), and a stamp box.
+    picture[58:69, 60:67, :3] = 0
+    picture[16:56, 936:1000, :3] = 255
+    payload = encoder.encode(picture, keyframe=False, seq=1, capture_ns=0)
+    assert payload is not None
+    assert rects_of(payload) == [(60, 58, 8, 11), (936, 16, 64, 40)]
+    canvas.apply(payload)
+    assert np.array_equal(shown(canvas), picture)
+    assert encoder.statistics().tiles_sent == 11 * 16 + 4 + 2
+
+
+def test_boxes_merge_only_where_that_adds_few_unchanged_pixels() -> None:
     picture = gradient(640, 320)
     encoder, canvas = keyed(picture)
-    for tx in (3, 4, 5, 7, 9):  # tile row 2: runs 3-5, 7, 9 (the last column)
+    for tx in (3, 4, 5, 7, 9):  # tile row 2: changed pixels far apart
         picture[2 * 64 + 1, tx * 64 + 2, 0] ^= 1
-    picture[3 * 64, 4 * 64, 0] ^= 1  # below tile (2, 4): not merged vertically
+    picture[128:192, 10:20, 0] ^= 1  # a tall box in tile (2, 0) ...
+    picture[192:200, 10:20, 0] ^= 1  # ... continued below: one rect
+    picture[128:192, 60:70, 1] ^= 1  # two boxes side by side across a tile edge
     payload = encoder.encode(picture, keyframe=False, seq=1, capture_ns=0)
     assert payload is not None
     assert rects_of(payload) == [
-        (192, 128, 192, 64),
-        (448, 128, 64, 64),
-        (576, 128, 64, 64),
-        (256, 192, 64, 64),
+        (10, 128, 60, 72),
+        (194, 129, 2, 1),
+        (258, 129, 2, 1),
+        (322, 129, 2, 1),
+        (450, 129, 2, 1),
+        (578, 129, 2, 1),
     ]
+    canvas.apply(payload)
+    assert np.array_equal(shown(canvas), picture)
+
+
+def test_a_large_change_is_one_rect() -> None:
+    picture = gradient(1000, 700)
+    encoder, canvas = keyed(picture)
+    picture[100:600, 30:900] ^= 0x11
+    payload = encoder.encode(picture, keyframe=False, seq=1, capture_ns=0)
+    assert payload is not None
+    assert rects_of(payload) == [(30, 100, 870, 500)]
     canvas.apply(payload)
     assert np.array_equal(shown(canvas), picture)
 
@@ -264,6 +290,7 @@ def test_encoder_statistics() -> None:
     stats = encoder.statistics()
     assert (stats.frames, stats.keyframes, stats.unchanged) == (2, 1, 1)
     assert stats.tiles_sent == 4 * 2 + 1
+    assert stats.pixels_sent == 200 * 100 + 2
     assert second is not None and stats.bytes_out > len(second)
     assert stats.last_encode_ms >= 0
 

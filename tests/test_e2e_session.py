@@ -79,9 +79,33 @@ def test_joining_by_link_works_and_a_change_arrives_as_a_delta_of_changed_tiles(
     delta = viewer.wait_for("frame")
     assert delta["keyframe"] is False
     assert delta["rects"] == 1
-    assert delta["pixels"] <= 2 * 64 * 64  # the spot may straddle two tiles
+    assert delta["pixels"] == 12 * 10  # exactly the spot, not its tiles
     assert delta["bytes"] < first["bytes"] / 20
     # The viewer writes a frame's PNG before it reports the frame.
+    np.testing.assert_array_equal(rgb_of(latest_png(tmp_path / "out")), changed)
+
+
+def test_lossy_asked_but_not_allowed_by_policy_stays_pixel_exact(
+    procs: Processes, display: str, tmp_path: Path
+) -> None:
+    # The relay's Welcome has no "lossy": true, so --lossy must change nothing.
+    picture = scenes.desktop_picture(*SCREEN, seed=3)
+    scenes.show(display, picture, tmp_path / "a.png")
+    host, started = start_session(procs, "--lossy")
+    told = host.wait_for("encoding")
+    assert told["lossy"] is False and "policy forbids lossy" in told["message"]
+    viewer = procs.join(started["link"], "--save", str(tmp_path / "out"))
+    first = viewer.wait_for("frame")
+    assert first["jpeg"] == 0
+    time.sleep(1.0)
+    viewer.drain()
+    # A photo-like change (new noise in the canary block and beside it).
+    changed = picture.copy()
+    rng = np.random.default_rng(4)
+    changed[400:656, 700:1100] = rng.integers(0, 256, (256, 400, 3), dtype=np.uint8)
+    scenes.show(display, changed, tmp_path / "b.png")
+    delta = viewer.wait_for("frame")
+    assert delta["keyframe"] is False and delta["jpeg"] == 0
     np.testing.assert_array_equal(rgb_of(latest_png(tmp_path / "out")), changed)
 
 

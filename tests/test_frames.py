@@ -337,8 +337,10 @@ def test_total_length_over_the_cap_is_refused() -> None:
     [
         (0, 0, 0, 1, 0, 0, "empty"),
         (0, 0, 1, 0, 0, 0, "empty"),
-        (0, 0, 1, 1, 2, 4, "encoding"),
+        (0, 0, 1, 1, 3, 4, "encoding"),
         (0, 0, 1, 1, 255, 4, "encoding"),
+        (0, 0, 1, 1, 2, 0, "JPEG rect 1x1 may hold 1..4100 bytes, not 0"),
+        (0, 0, 1, 1, 2, 4101, "JPEG rect 1x1 may hold"),
         (0, 0, 1, 1, 1, 5, "copy rect must hold 4"),
         (0, 0, 2, 2, 1, 16, "copy rect must hold 4"),
         (60, 0, 8, 1, 1, 4, "outside"),

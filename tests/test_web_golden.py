@@ -44,3 +44,8 @@ def test_camel_case_names() -> None:
     assert expectations.camel("client_version") == "clientVersion"
     assert expectations.camel("member_id") == "memberId"
     assert expectations.camel("proto") == "proto"
+
+
+def test_frame_jpeg_payload_json_is_up_to_date() -> None:
+    on_disk = expectations.FRAME_JPEG_PATH.read_text(encoding="ascii")
+    assert on_disk == expectations.render(expectations.build_jpeg_frame())

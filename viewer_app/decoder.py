@@ -14,11 +14,15 @@ Rules:
    picture as it stands then (earlier rects of the payload included);
    overlapping source and destination behave as if the source were copied
    out first. Every copy's source is checked before anything is drawn.
+4. A ``JPEG`` rect's header must say a baseline JPEG of the rect's size
+   (``protocol.frames.jpeg_size``); Pillow then decodes it, also before
+   anything is drawn, and it is drawn with its X byte at 255.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import time
 
@@ -28,7 +32,7 @@ import zstandard
 from PIL import Image
 
 from protocol.errors import ErrorCode, RemoteProtocolError
-from protocol.frames import Encoding, FrameHeader, Rect, copy_source, parse_frame
+from protocol.frames import Encoding, FrameHeader, Rect, copy_source, jpeg_size, parse_frame
 
 Picture = npt.NDArray[np.uint8]
 
@@ -122,6 +126,7 @@ class Canvas:
                 )
             data = self._decompress(blob, sum(r.length for r in rects))
             sources = self._copy_sources(header, rects, data)
+            jpegs = _decode_jpegs(rects, data)
         except RemoteProtocolError:
             self._refused += 1
             raise
@@ -137,6 +142,8 @@ class Canvas:
                 # numpy copies through a temporary when the two views overlap.
                 np.copyto(destination, picture[src_y : src_y + r.h, src_x : src_x + r.w])
                 self._moved_pixels += r.w * r.h
+            elif r.encoding == Encoding.JPEG:
+                destination[...] = jpegs[offset]
             else:
                 destination[...] = data[offset : offset + r.length].reshape(r.h, r.w, 4)
             offset += r.length
@@ -199,3 +206,31 @@ class Canvas:
         if len(data) != total:
             raise RemoteProtocolError(f"frame blob holds {len(data)} bytes, the rects {total}")
         return np.frombuffer(data, np.uint8)
+
+
+def _decode_jpegs(rects: list[Rect], data: Picture) -> dict[int, Picture]:
+    """Every ``JPEG`` rect decoded to BGRX (X = 255), by its data offset."""
+    pictures: dict[int, Picture] = {}
+    offset = 0
+    for r in rects:
+        if r.encoding == Encoding.JPEG:
+            jpeg_size(data.data, offset, r)
+            pictures[offset] = decode_jpeg(data[offset : offset + r.length].tobytes(), r.w, r.h)
+        offset += r.length
+    return pictures
+
+
+def decode_jpeg(data: bytes, width: int, height: int) -> Picture:
+    """One JPEG of ``width`` x ``height`` as a (height, width, 4) BGRX array
+    (X = 255); ``RemoteProtocolError`` if Pillow cannot decode all of it."""
+    try:
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+            if image.size != (width, height) or image.mode not in ("L", "RGB"):
+                raise RemoteProtocolError(f"JPEG rect is {image.mode} {image.size}")
+            rgb = np.asarray(image.convert("RGB"))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise RemoteProtocolError("JPEG rect does not decode") from None
+    out = np.empty((height, width, 4), np.uint8)
+    out[..., :3] = rgb[..., ::-1]
+    out[..., 3] = 255
+    return out

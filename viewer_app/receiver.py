@@ -140,6 +140,7 @@ class FrameReceiver:
             rects=len(rects),
             pixels=sum(r.w * r.h for r in rects if r.encoding != Encoding.COPY),
             moved=sum(r.w * r.h for r in rects if r.encoding == Encoding.COPY),
+            jpeg=sum(1 for r in rects if r.encoding == Encoding.JPEG),
             latency_ms=round((decoded_ns - header.capture_ns) / 1e6, 3),
             decode_ms=round(self.work_ns / 1e6, 3),
         )

@@ -1,8 +1,11 @@
-"""Regenerate tests/golden/frame_payload.bin and frame_move_payload.bin.
+"""Regenerate tests/golden/frame_payload.bin, frame_move_payload.bin and frame_jpeg_payload.bin.
 
 ``frame_payload.bin`` is a key frame; ``frame_move_payload.bin`` a delta
 applied on top of it, with two moves (copy rects, one overlapping itself,
-one reading what the first wrote) and a raw rect.
+one reading what the first wrote) and a raw rect; ``frame_jpeg_payload.bin``
+another delta on the key frame: a JPEG rect (Pillow's encoder, so its bytes
+are whatever the Pillow of the day wrote: tests read them from the file),
+then a copy rect reading what the JPEG drew, then a raw rect.
 
 Run by hand, from the repository root, only when the frame payload format
 changes on purpose (then say so in the commit)::
@@ -16,15 +19,18 @@ written from docs/protocol.md by hand.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Final
 
 import zstandard
+from PIL import Image
 
 from protocol.frames import Encoding, FrameHeader, Rect, encode_copy_source, encode_frame_header
 
 PATH: Final = Path(__file__).resolve().parent / "frame_payload.bin"
 MOVE_PATH: Final = PATH.with_name("frame_move_payload.bin")
+JPEG_PATH: Final = PATH.with_name("frame_jpeg_payload.bin")
 
 #: A key frame of a 5x3 screen, sent as two rects: rows 0-1, then row 2.
 HEADER: Final = FrameHeader(
@@ -56,6 +62,37 @@ MOVE_DATA: Final = (
 )
 
 
+#: A delta on the key frame's picture: a 4x3 JPEG at (0, 0), then copy 1x2
+#: of the result at (0, 0) to (4, 1), then 1x1 raw at (4, 0).
+JPEG_HEADER: Final = FrameHeader(
+    flags=0, seq=0x010203040506070A, capture_ns=1_700_000_000_000_000_003, width=5, height=3
+)
+#: The JPEG's picture, RGB: a red-to-blue ramp over a green one.
+JPEG_RGB: Final = bytes(
+    v for y in range(3) for x in range(4) for v in (60 * x + 10, 80 * y + 20, 200 - 50 * x)
+)
+
+
+def jpeg_bytes() -> bytes:
+    """A baseline JPEG of ``JPEG_RGB`` (4x3), quality 80, 4:2:0."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (4, 3), JPEG_RGB).save(out, "JPEG", quality=80, subsampling=2)
+    return out.getvalue()
+
+
+def jpeg_rects(jpeg: bytes) -> tuple[Rect, ...]:
+    return (
+        Rect(0, 0, 4, 3, Encoding.JPEG, len(jpeg)),
+        Rect(4, 1, 1, 2, Encoding.COPY, 4),
+        Rect(4, 0, 1, 1, Encoding.RAW_BGRX, 4),
+    )
+
+
+def jpeg_data(jpeg: bytes) -> bytes:
+    """The JPEG, the copy's source, the raw pixel: the blob's content."""
+    return jpeg + encode_copy_source(0, 0) + bytes([0x0A, 0x0B, 0x0C, 0x0D])
+
+
 def _zstd(data: bytes) -> bytes:
     return zstandard.ZstdCompressor(level=1, write_content_size=True).compress(data)
 
@@ -68,8 +105,20 @@ def move_payload() -> bytes:
     return encode_frame_header(MOVE_HEADER, MOVE_RECTS) + _zstd(MOVE_DATA)
 
 
+def jpeg_payload(jpeg: bytes) -> bytes:
+    return encode_frame_header(JPEG_HEADER, jpeg_rects(jpeg)) + _zstd(jpeg_data(jpeg))
+
+
+def jpeg_in_file() -> bytes:
+    """The JPEG as frame_jpeg_payload.bin holds it."""
+    blob = JPEG_PATH.read_bytes()[26 + 3 * 13 :]
+    content = zstandard.ZstdDecompressor().decompress(blob)
+    return content[: len(content) - 8]
+
+
 if __name__ == "__main__":
     PATH.write_bytes(payload())
     MOVE_PATH.write_bytes(move_payload())
-    for path in (PATH, MOVE_PATH):
+    JPEG_PATH.write_bytes(jpeg_payload(jpeg_bytes()))
+    for path in (PATH, MOVE_PATH, JPEG_PATH):
         print(f"wrote {path} ({path.stat().st_size} bytes)")

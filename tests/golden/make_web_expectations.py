@@ -23,6 +23,13 @@ package's parsers say, so the JavaScript client is held to the Python rules:
 - ``frame_move_payload.json``: the same for the move payload (a delta with
   copy rects), applied on the golden picture; copy rects carry their source
   as ``srcX``, ``srcY``.
+- ``frame_jpeg_payload.json``: the same for the JPEG payload (a JPEG rect, a
+  copy reading it, a raw rect), plus ``jpegRgba``, Pillow's decoding of its
+  JPEG as RGBA, from which ``picture`` is composed. Its mutations are judged
+  with every JPEG rect "decoded" to grey (``JPEG_STUB``) once its header
+  checks out (``jpeg_size``): the browser decodes JPEG with its own library,
+  whose output and leniency with corrupt scan data differ from Pillow's, so
+  the verdicts hold the rules both viewers share, not the JPEG decoder's.
 
 Mutations, each a string with one character per case: ``truncated`` (every
 proper prefix, by length), ``extended`` (one zero byte appended), and for
@@ -48,6 +55,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
+
 from protocol.codec import Kind
 from protocol.errors import RemoteProtocolError
 from protocol.frames import (
@@ -63,12 +73,16 @@ from protocol.messages import LAYOUTS, Welcome, encode, parse
 from protocol.wire import FLAG_KEYFRAME, PROTOCOL_VERSION
 from tests.golden import make_frame_golden
 from tests.golden.make_golden import EXAMPLES
+from viewer_app import decoder
 from viewer_app.decoder import Canvas
 
 GOLDEN_DIR: Final = Path(__file__).resolve().parent
 MESSAGES_PATH: Final = GOLDEN_DIR / "messages.json"
 FRAME_PATH: Final = GOLDEN_DIR / "frame_payload.json"
 FRAME_MOVE_PATH: Final = GOLDEN_DIR / "frame_move_payload.json"
+FRAME_JPEG_PATH: Final = GOLDEN_DIR / "frame_jpeg_payload.json"
+#: What a JPEG rect "decodes" to when judging mutations: BGRX grey, X 255.
+JPEG_STUB: Final = (0x80, 0x80, 0x80, 0xFF)
 
 _BASE36: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -286,8 +300,29 @@ def frame_verdict(data: bytes) -> Verdict:
     return (".", None) if after == before else ("~", after.hex())
 
 
+def _stub_jpeg(data: bytes, width: int, height: int) -> npt.NDArray[np.uint8]:
+    """Grey in place of ``data``'s picture (see ``JPEG_STUB``)."""
+    out = np.empty((height, width, 4), np.uint8)
+    out[...] = JPEG_STUB
+    return out
+
+
+def jpeg_frame_verdict(data: bytes) -> Verdict:
+    """``frame_verdict`` with every JPEG rect decoded to ``JPEG_STUB``."""
+    real = decoder.decode_jpeg
+    decoder.decode_jpeg = _stub_jpeg
+    try:
+        return frame_verdict(data)
+    finally:
+        decoder.decode_jpeg = real
+
+
 def _frame_json(
-    name: str, header: FrameHeader, rect_list: tuple[Rect, ...], content: bytes
+    name: str,
+    header: FrameHeader,
+    rect_list: tuple[Rect, ...],
+    content: bytes,
+    judge: Callable[[bytes], Verdict] = frame_verdict,
 ) -> Json:
     data = (GOLDEN_DIR / name).read_bytes()
     offset = 0
@@ -306,7 +341,7 @@ def _frame_json(
             rect["srcX"], rect["srcY"] = COPY_SOURCE.unpack_from(content, offset)
         rects.append(rect)
         offset += r.length
-    verdicts, changed = mutations(data, frame_verdict)
+    verdicts, changed = mutations(data, judge)
     canvas = _golden_canvas()
     if not header.keyframe:
         canvas.apply(data)
@@ -341,6 +376,23 @@ def build_move_frame() -> Json:
     )
 
 
+def build_jpeg_frame() -> Json:
+    """The content of frame_jpeg_payload.json."""
+    golden = make_frame_golden
+    jpeg = golden.jpeg_in_file()
+    out = _frame_json(
+        "frame_jpeg_payload.bin",
+        golden.JPEG_HEADER,
+        golden.jpeg_rects(jpeg),
+        golden.jpeg_data(jpeg),
+        jpeg_frame_verdict,
+    )
+    bgrx = decoder.decode_jpeg(jpeg, 4, 3)
+    out["jpegRgba"] = np.ascontiguousarray(bgrx[..., [2, 1, 0, 3]]).tobytes().hex()
+    out["jpegStub"] = list(JPEG_STUB)
+    return out
+
+
 def build_all_messages() -> Json:
     """The content of messages.json."""
     return {"messages": build_messages(), "json_cases": build_json_cases()}
@@ -355,7 +407,8 @@ def main() -> None:
     MESSAGES_PATH.write_text(render(build_all_messages()), encoding="ascii")
     FRAME_PATH.write_text(render(build_frame()), encoding="ascii")
     FRAME_MOVE_PATH.write_text(render(build_move_frame()), encoding="ascii")
-    print(f"wrote {MESSAGES_PATH}, {FRAME_PATH} and {FRAME_MOVE_PATH}")
+    FRAME_JPEG_PATH.write_text(render(build_jpeg_frame()), encoding="ascii")
+    print(f"wrote {MESSAGES_PATH}, {FRAME_PATH}, {FRAME_MOVE_PATH} and {FRAME_JPEG_PATH}")
 
 
 if __name__ == "__main__":

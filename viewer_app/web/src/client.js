@@ -24,6 +24,7 @@
 import { ErrorCode, ProtocolError } from "./errors.js";
 import { Encoding, Screen, parsePayload } from "./frames.js";
 import { encodeBatch } from "./input_events.js";
+import { decodeJpegRects } from "./jpeg.js";
 import { EpochRing, unwrapEpochKey } from "./keys.js";
 import { encode, parse } from "./messages.js";
 import { JoinerHandshake } from "./pake.js";
@@ -112,6 +113,7 @@ export class JoinSession {
    *   onEvent: EventHandler,
    *   WebSocketImpl?: typeof WebSocket,
    *   now?: () => number,
+   *   decodeJpeg?: import("./jpeg.js").JpegDecoder,
    * }} options  `now`: wall clock in ms with fractions (performance.timeOrigin + performance.now()).
    */
   constructor(options) {
@@ -409,6 +411,9 @@ export class JoinSession {
         return;
       }
       if (this.hidden) throw new ProtocolError("a picture while the presenter hides the screen");
+      // JPEG rects decode asynchronously, but before this frame is drawn and
+      // before the next message is handled (messages are handled in order).
+      await decodeJpegRects(payload, this.options.decodeJpeg);
       const decoded = this.now();
       const { resized, dirty } = this.screen.apply(payload);
       const composed = this.now();
@@ -421,6 +426,7 @@ export class JoinSession {
         keyframe: payload.keyframe,
         bytes: frame.raw.length,
         moved: payload.rects.reduce((n, r) => (r.encoding === Encoding.COPY ? n + r.w * r.h : n), 0),
+        jpeg: payload.rects.reduce((n, r) => (r.encoding === Encoding.JPEG ? n + 1 : n), 0),
         captureMs: Number(payload.captureNs / 1000n) / 1000,
         receivedMs: received,
         decryptMs: decrypted - received,

@@ -9,7 +9,8 @@
  * A rect's data: RAW_BGRX (0) w*h BGRX pixels; COPY (1) src_x u16, src_y u16,
  * a move: the w x h pixels at (src_x, src_y) of the picture as it stands
  * (earlier rects of the payload applied) are copied to (x, y), as if copied
- * out first when the two overlap (Screen.apply).
+ * out first when the two overlap (Screen.apply); JPEG (2) one baseline JPEG
+ * of exactly w x h pixels (jpeg.js: decodeJpegRects before Screen.apply).
  *
  * parsePayload(plaintext, {keyframe}) checks everything a Python viewer checks
  * (protocol/frames.py parse_frame, viewer_app/receiver.py, viewer_app/decoder.py
@@ -21,7 +22,8 @@
  *  3. n_rects at most min(MAX_RECTS, cap / 4) and the rect table inside the
  *     payload, cap = 4*width*height + 1 MiB;
  *  4. every rect non-empty, of a known encoding, raw rects exactly w*h*4
- *     bytes, copy rects 4; inside the screen; no copy rect in a key frame;
+ *     bytes, copy rects 4, JPEG rects 1..w*h*4 + JPEG_SLACK; inside the
+ *     screen; no copy rect in a key frame;
  *     the lengths' running sum within the cap;
  *  5. the blob exactly one zstd frame whose content size is that sum
  *     (zstd_frame.js), so nothing larger than the cap is ever allocated;
@@ -29,13 +31,16 @@
  *     stops here: it is not decompressed and `data` is empty;
  *  7. a key frame's rects cover every pixel of the screen;
  *  8. the blob decompresses into exactly the sum of the lengths;
- *  9. every copy rect's source lies inside the screen (its `srcX`, `srcY`).
+ *  9. every copy rect's source lies inside the screen (its `srcX`, `srcY`);
+ * 10. every JPEG rect's header declares one baseline JPEG of the rect's size
+ *     (jpeg.js jpegSize; its scan is decoded later, by decodeJpegRects).
  * Whether a delta fits the picture is Screen's business (screen.js).
  */
 
 import { ErrorCode, ProtocolError } from "./errors.js";
 import { FLAG_KEYFRAME, MAX_FRAME_MESSAGE } from "./wire.js";
 import { checkZstdFrame, decompressExact } from "./zstd_frame.js";
+import { checkJpegRect } from "./jpeg.js";
 
 export { Screen } from "./screen.js";
 
@@ -56,7 +61,9 @@ export const STATUS_FLAGS = FLAG_PAUSED | FLAG_HIDDEN;
 /** Flag bits this version knows; any other bit set is refused. */
 export const KNOWN_FLAGS = FLAG_KEYFRAME | STATUS_FLAGS;
 /** How one rect's bytes are stored in the blob. */
-export const Encoding = Object.freeze({ RAW_BGRX: 0, COPY: 1 });
+export const Encoding = Object.freeze({ RAW_BGRX: 0, COPY: 1, JPEG: 2 });
+/** What a JPEG rect may hold beyond its raw size (headers, tables). */
+export const JPEG_SLACK = 4096;
 /** Size of a copy rect's data: src_x u16, src_y u16. */
 export const COPY_SOURCE_SIZE = 4;
 /** Size of the fixed header and of one rect table entry. */
@@ -70,7 +77,8 @@ export const RECT_SIZE = 13;
  *   source in `srcX`, `srcY` once the blob is decompressed.
  * @typedef {{flags: number, seq: bigint, captureNs: bigint, width: number, height: number,
  *            rects: Rect[], data: Uint8Array, keyframe: boolean, paused: boolean,
- *            hidden: boolean, isStatus: boolean}} Payload
+ *            hidden: boolean, isStatus: boolean, images: Map<number, Uint8ClampedArray | Uint8Array>}} Payload
+ *   `images`: each JPEG rect's RGBA by its offset, filled by jpeg.js decodeJpegRects.
  */
 
 /** Cap on the sum of the rects' lengths for a screen of this size. @param {number} width @param {number} height */
@@ -148,6 +156,9 @@ export function parsePayload(plaintext, { keyframe }) {
       if (length !== w * h * 4) throw bad(`raw rect ${w}x${h} must hold ${w * h * 4} bytes, not ${length}`);
     } else if (encoding === Encoding.COPY) {
       if (length !== COPY_SOURCE_SIZE) throw bad(`copy rect must hold ${COPY_SOURCE_SIZE} bytes, not ${length}`);
+    } else if (encoding === Encoding.JPEG) {
+      const most = w * h * 4 + JPEG_SLACK;
+      if (length < 1 || length > most) throw bad(`JPEG rect ${w}x${h} may hold 1..${most} bytes, not ${length}`);
     } else {
       throw bad(`unknown rect encoding ${encoding}`);
     }
@@ -178,11 +189,13 @@ export function parsePayload(plaintext, { keyframe }) {
     paused,
     hidden,
     isStatus,
+    images: new Map(),
   };
   if (isStatus) return payload;
   if (keyframe) checkCoverage(width, height, rects);
   const data = decompressExact(blob, total);
   for (const r of rects) {
+    if (r.encoding === Encoding.JPEG) checkJpegRect(data.subarray(r.offset, r.offset + r.length), r);
     if (r.encoding !== Encoding.COPY) continue;
     const srcX = (data[r.offset] << 8) | data[r.offset + 1];
     const srcY = (data[r.offset + 2] << 8) | data[r.offset + 3];

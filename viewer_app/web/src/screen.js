@@ -10,7 +10,8 @@
  * A status frame changes nothing here (apply returns no dirty rect): what
  * paused and hidden mean for the page is the session's business.
  *
- * Rects are drawn in order. A copy rect (a move) copies pixels of the
+ * Rects are drawn in order. A JPEG rect draws its RGBA from
+ * `payload.images`, which jpeg.js decodeJpegRects must have filled first. A copy rect (a move) copies pixels of the
  * picture as it stands (earlier rects included) with copyWithin, rows in the
  * order that never reads a row already overwritten: memmove semantics, as
  * viewer_app/decoder.py.
@@ -18,7 +19,8 @@
  * Pixels arrive as BGRX and are stored as RGBA with alpha 255, ready for
  * ImageData. The hot path swizzles one 32-bit word per pixel through
  * Uint32Array views of both buffers, row by row (a full-width rect in one
- * run); a byte loop covers big-endian machines and unaligned data.
+ * run); a byte loop covers big-endian machines and unaligned data (a raw
+ * rect after a JPEG rect whose length is not a multiple of 4).
  */
 
 import { ErrorCode, ProtocolError } from "./errors.js";
@@ -73,7 +75,9 @@ export class Screen {
     const dst = words ? new Uint32Array(this.rgba.buffer) : null;
     for (const r of rects) {
       if (r.encoding === COPY) copyRect(this.rgba, width, r);
-      else if (src && dst) composeWords(src, r.offset >>> 2, dst, width, r.x, r.y, r.w, r.h);
+      else if (r.encoding === JPEG) drawRgba(payload.images, this.rgba, width, r);
+      // A JPEG's length may leave the raw rects after it off the word grid.
+      else if (src && dst && r.offset % 4 === 0) composeWords(src, r.offset >>> 2, dst, width, r.x, r.y, r.w, r.h);
       else composeBytes(data, r.offset, this.rgba, width, r.x, r.y, r.w, r.h);
     }
     const dirty = payload.keyframe
@@ -83,8 +87,25 @@ export class Screen {
   }
 }
 
-/** Encoding of a copy rect (frames.js Encoding.COPY; frames.js imports this module). */
+/** Encodings of a copy and a JPEG rect (frames.js Encoding; frames.js imports this module). */
 const COPY = 1;
+const JPEG = 2;
+
+/**
+ * Draw a JPEG rect's decoded RGBA (jpeg.js decodeJpegRects) into the picture.
+ * @param {Map<number, Uint8ClampedArray | Uint8Array>} images
+ * @param {Uint8ClampedArray} rgba @param {number} stride picture width
+ * @param {import("./frames.js").Rect} r
+ */
+function drawRgba(images, rgba, stride, r) {
+  const pixels = images.get(r.offset);
+  if (!pixels) throw new Error("a JPEG rect drawn before decodeJpegRects");
+  const bytes = r.w * 4;
+  for (let row = 0; row < r.h; row++) {
+    const from = row * bytes;
+    rgba.set(pixels.subarray(from, from + bytes), ((r.y + row) * stride + r.x) * 4);
+  }
+}
 
 /**
  * Move a rect of the picture: rows top down when the source is below the

@@ -21,6 +21,7 @@ import {
   maxRectData,
   parsePayload,
 } from "../src/frames.js";
+import { decodeJpegRects, jpegSize } from "../src/jpeg.js";
 import { MAX_FRAME_MESSAGE } from "../src/wire.js";
 import { checkZstdFrame } from "../src/zstd_frame.js";
 
@@ -31,6 +32,16 @@ const GOLDEN_BYTES = new Uint8Array(readFileSync(new URL("frame_payload.bin", GO
 /** @type {any} */
 const MOVE = JSON.parse(readFileSync(new URL("frame_move_payload.json", GOLDEN), "utf8"));
 const MOVE_BYTES = new Uint8Array(readFileSync(new URL("frame_move_payload.bin", GOLDEN)));
+/** @type {any} */
+const JPEG = JSON.parse(readFileSync(new URL("frame_jpeg_payload.json", GOLDEN), "utf8"));
+const JPEG_BYTES = new Uint8Array(readFileSync(new URL("frame_jpeg_payload.bin", GOLDEN)));
+/** make_web_expectations.py's stand-in JPEG decoder: every pixel JPEG_STUB (BGRX) as RGBA. */
+const stubDecoder = async (/** @type {Uint8Array} */ _bytes, /** @type {number} */ w, /** @type {number} */ h) => {
+  const [b, g, r, a] = JPEG.jpegStub;
+  const out = new Uint8ClampedArray(w * h * 4);
+  for (let i = 0; i < out.length; i += 4) out.set([r, g, b, a], i);
+  return out;
+};
 const CODES = "0123456789abcdefghijklmnopqrstuvwxyz";
 /** zstandard.ZstdCompressor(write_content_size=True).compress(b""), as status_frame() sends it. */
 const EMPTY_ZSTD = hex("28b52ffd2000010000");
@@ -210,8 +221,8 @@ function edits(d, edit) {
 function compressedBlockContent(bytes, expected) {
   const blob = HEADER_SIZE + 13 * expected.rects.length;
   const descriptor = bytes[blob + 4];
-  assert.equal(descriptor, 0x20, "single segment, 1-byte content size");
-  const block = blob + 6;
+  assert.ok(descriptor === 0x20 || descriptor === 0x60, "single segment, 1- or 2-byte content size");
+  const block = blob + (descriptor === 0x20 ? 6 : 7);
   const word = bytes[block] | (bytes[block + 1] << 8) | (bytes[block + 2] << 16);
   if (((word >> 1) & 3) !== 2) return { start: 0, end: 0 }; // a raw block: no gap possible
   return { start: block + 3, end: block + 3 + (word >>> 3) };
@@ -220,8 +231,9 @@ function compressedBlockContent(bytes, expected) {
 for (const [label, bytes, expected] of /** @type {Array<[string, Uint8Array, any]>} */ ([
   ["golden", GOLDEN_BYTES, EXPECTED],
   ["move", MOVE_BYTES, MOVE],
+  ["JPEG", JPEG_BYTES, JPEG],
 ])) {
-  test(`every mutation of the ${label} payload gets a Python viewer's verdict`, () => {
+  test(`every mutation of the ${label} payload gets a Python viewer's verdict`, async () => {
     const content = compressedBlockContent(bytes, expected);
     const golden = toHex(goldenScreen().rgba);
     /** @type {string[]} */
@@ -236,6 +248,7 @@ for (const [label, bytes, expected] of /** @type {Array<[string, Uint8Array, any
           const p = parsePayload(data, { keyframe });
           if (p.isStatus) got = "s";
           else {
+            await decodeJpegRects(p, stubDecoder);
             screen.apply(p);
             got = "accepted";
           }
@@ -261,6 +274,51 @@ for (const [label, bytes, expected] of /** @type {Array<[string, Uint8Array, any
     assert.ok(gaps.length <= 16, `${gaps.length} gaps: ${gaps}`);
   });
 }
+
+describe("the JPEG payload (a JPEG rect, a copy reading it, a raw rect)", () => {
+  test("parses to make_frame_golden.py's rects, the JPEG's size checked", () => {
+    assert.equal(toHex(JPEG_BYTES), JPEG.hex, "frame_jpeg_payload.json is stale: run make_web_expectations.py");
+    const p = parsePayload(JPEG_BYTES, { keyframe: false });
+    assert.deepEqual(p.rects, JPEG.rects);
+    assert.equal(toHex(p.data), JPEG.pixels);
+    assert.deepEqual(jpegSize(p.data.subarray(0, p.rects[0].length)), { width: 4, height: 3 });
+  });
+
+  test("composes, JPEG decoded first, as the Python viewer does with Pillow's pixels", async () => {
+    const screen = goldenScreen();
+    const p = parsePayload(JPEG_BYTES, { keyframe: false });
+    assert.throws(() => goldenScreen().apply(p), /before decodeJpegRects/);
+    const calls = [];
+    await decodeJpegRects(p, async (bytes, w, h) => {
+      calls.push([bytes.length, w, h]);
+      return hex(JPEG.jpegRgba);
+    });
+    assert.deepEqual(calls, [[JPEG.rects[0].length, 4, 3]]);
+    screen.apply(p);
+    assert.equal(toHex(screen.rgba), toHex(rgbaOf(hex(JPEG.picture))));
+  });
+
+  test("a JPEG that does not decode, or decodes to another size, is refused", async () => {
+    for (const decode of [async () => { throw new Error("corrupt"); }, async () => new Uint8ClampedArray(4)]) {
+      const p = parsePayload(JPEG_BYTES, { keyframe: false });
+      await assert.rejects(decodeJpegRects(p, decode), (/** @type {any} */ exc) => exc instanceof ProtocolError && /JPEG rect/.test(exc.message));
+    }
+  });
+
+  test("jpegSize refuses what is not one baseline JPEG", () => {
+    const p = parsePayload(JPEG_BYTES, { keyframe: false });
+    const jpeg = p.data.slice(0, p.rects[0].length);
+    const sof = jpeg.findIndex((b, i) => b === 0xff && jpeg[i + 1] === 0xc0);
+    const progressive = jpeg.slice();
+    progressive[sof + 1] = 0xc2;
+    refuses(() => jpegSize(progressive), ErrorCode.BAD_MESSAGE, /not one baseline JPEG/);
+    refuses(() => jpegSize(new Uint8Array([0x89, 0x50, 0x4e, 0x47])), ErrorCode.BAD_MESSAGE, /does not start with a JPEG header/);
+    refuses(() => jpegSize(jpeg.subarray(0, sof + 4)), ErrorCode.BAD_MESSAGE, /bad segment length/);
+    const twelveBit = jpeg.slice();
+    twelveBit[sof + 4] = 12;
+    refuses(() => jpegSize(twelveBit), ErrorCode.BAD_MESSAGE, /8-bit/);
+  });
+});
 
 describe("the move payload (copy rects)", () => {
   test("parses to make_frame_golden.py's rects with their sources", () => {
@@ -344,7 +402,9 @@ describe("caps, checked before anything is decompressed", () => {
     const cases = [
       [{ x: 0, y: 0, w: 0, h: 2 }, /rect size 0x2 is empty/],
       [{ x: 0, y: 0, w: 4, h: 0 }, /rect size 4x0 is empty/],
-      [{ x: 0, y: 0, w: 4, h: 2, encoding: 2 }, /unknown rect encoding 2/],
+      [{ x: 0, y: 0, w: 4, h: 2, encoding: 3 }, /unknown rect encoding 3/],
+      [{ x: 0, y: 0, w: 4, h: 2, encoding: 2, length: 0 }, /JPEG rect 4x2 may hold 1\.\.4128 bytes, not 0/],
+      [{ x: 0, y: 0, w: 4, h: 2, encoding: 2, length: 4129 }, /JPEG rect 4x2 may hold 1\.\.4128 bytes, not 4129/],
       [{ x: 0, y: 0, w: 4, h: 2, encoding: 1 }, /copy rect must hold 4 bytes, not 32/],
       [{ x: 1, y: 0, w: 4, h: 2, encoding: 1, length: 4 }, /rect 4x2\+1\+0 outside the 4x2 screen/],
       [{ x: 0, y: 0, w: 4, h: 2, length: 31 }, /raw rect 4x2 must hold 32 bytes, not 31/],
