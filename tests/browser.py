@@ -33,7 +33,9 @@ ARGS: Final = (
 @contextlib.contextmanager
 def launch() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: scripts/setup.sh --for-tests installs Debian's chromium")
+        raise RuntimeError(
+            f"{CHROMIUM} is missing: scripts/setup.sh --for-tests installs Debian's chromium"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(ARGS))
         try:

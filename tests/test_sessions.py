@@ -203,6 +203,15 @@ def test_a_lagging_viewer_triggers_one_keyframe_request_per_interval() -> None:
     assert inbox(org) == [messages.KeyframeRequest()]
 
 
+def test_each_admission_asks_for_a_key_frame_even_within_the_interval() -> None:
+    world = World()
+    org, session_id = world.organizer()
+    admit(world, session_id, "10.0.0.2", now=1.0)
+    admit(world, session_id, "10.0.0.3", now=1.0)  # a still screen sends nothing else
+    requests = [m for m in inbox(org) if isinstance(m, messages.KeyframeRequest)]
+    assert len(requests) == 2
+
+
 def test_a_member_leaving_is_told_to_the_organizer_and_forgotten() -> None:
     world = World()
     org, session_id = world.organizer()
