@@ -24,7 +24,7 @@ import dataclasses
 import functools
 import ipaddress
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from argon2 import PasswordHasher, Type
@@ -220,6 +220,41 @@ def generate_password(token: Callable[[int], str] = secrets.token_urlsafe) -> st
         password = token(15)
         if check_password_strength(password) is None:
             return password
+
+
+#: Most groups one account belongs to: groups name teams, not every project.
+MAX_GROUPS: Final = 64
+
+#: Longest group name, in characters.
+MAX_GROUP_CHARS: Final = 64
+
+
+def parse_groups(values: str | Iterable[str]) -> tuple[str, ...]:
+    """An account's groups from ``"a,b"`` or a list of names: trimmed, in the
+    order given, duplicates (ignoring case) dropped.
+
+    Raises ValueError with a sentence: a name must be 1 to MAX_GROUP_CHARS
+    printable characters without a comma; at most MAX_GROUPS names. An empty
+    string is no groups.
+    """
+    names = values.split(",") if isinstance(values, str) else list(values)
+    if isinstance(values, str) and not values.strip():
+        names = []
+    groups: list[str] = []
+    seen: set[str] = set()
+    for raw in names:
+        name = raw.strip()
+        if not name or len(name) > MAX_GROUP_CHARS or not name.isprintable() or "," in name:
+            raise ValueError(
+                f"A group name must be 1 to {MAX_GROUP_CHARS} printable characters without a"
+                f" comma, not {raw!r}."
+            )
+        if name.casefold() not in seen:
+            seen.add(name.casefold())
+            groups.append(name)
+    if len(groups) > MAX_GROUPS:
+        raise ValueError(f"An account may be in at most {MAX_GROUPS} groups.")
+    return tuple(groups)
 
 
 def _character_class(c: str) -> str:

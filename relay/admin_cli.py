@@ -2,8 +2,10 @@
 
 Commands (each change is audited, see relay/admin_common.py):
   user add NAME --role R [--password-stdin]   the password must pass the rules
-                                              in relay/accounts.py
-  user list                                   name, role, enabled/disabled
+           [--email E] [--group G]...         in relay/accounts.py
+  user list                                   name, role, enabled/disabled, groups
+  user groups NAME [G1,G2,...]                set the account's groups (an empty
+                                              value: none); without a value, show them
   user disable NAME / user enable NAME        a disabled account cannot sign in
                                               (it gets the wrong-password answer)
   user reset-password NAME [--password-stdin] without stdin a strong password
@@ -12,6 +14,9 @@ Commands (each change is audited, see relay/admin_common.py):
                                               admin, if none exists of that role,
                                               each with a password printed once
   audit ...                                   relay/admin_audit_cli.py
+  policy ...                                  relay/admin_policy_cli.py
+  session ...                                 relay/admin_session_cli.py (the
+                                              running relay, over HTTP)
 """
 
 from __future__ import annotations
@@ -21,8 +26,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from relay import admin_audit_cli, admin_policy_cli
-from relay.accounts import check_password_strength, generate_password, hash_password
+from relay import admin_audit_cli, admin_policy_cli, admin_session_cli
+from relay.accounts import (
+    check_password_strength,
+    generate_password,
+    hash_password,
+    parse_groups,
+)
 from relay.admin_common import BAD_INPUT, OK, fail, open_store, record
 from relay.store import ROLES, AccountExists, UnknownAccount
 
@@ -38,10 +48,23 @@ def add_parser(sub: Any) -> None:
     add.add_argument("name")
     add.add_argument("--role", choices=sorted(ROLES), required=True)
     add.add_argument("--email", help="e-mail address (policy join allowlists may name its domain)")
+    add.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="G",
+        help="a group the account belongs to (repeat for more; policy allowlists may name it)",
+    )
     _password_stdin(add)
     add.set_defaults(run=_user_add)
-    listing = user.add_parser("list", help="list accounts: name, role, enabled or disabled")
+    listing = user.add_parser("list", help="list accounts: name, role, enabled or disabled, groups")
     listing.set_defaults(run=_user_list)
+    groups = user.add_parser(
+        "groups", help="set an account's groups (G1,G2,...; an empty value: none), or show them"
+    )
+    groups.add_argument("name")
+    groups.add_argument("groups", nargs="?", metavar="G1,G2,...")
+    groups.set_defaults(run=_user_groups)
     disable = user.add_parser("disable", help="stop an account from signing in")
     disable.add_argument("name")
     disable.set_defaults(run=_user_disable, disabled=True)
@@ -60,6 +83,7 @@ def add_parser(sub: Any) -> None:
     init.set_defaults(run=_init)
     admin_audit_cli.add_parser(admin_sub)
     admin_policy_cli.add_parser(admin_sub)
+    admin_session_cli.add_parser(admin_sub)
 
 
 def _password_stdin(parser: argparse.ArgumentParser) -> None:
@@ -79,14 +103,23 @@ def _user_add(args: argparse.Namespace) -> int:
     problem = check_password_strength(password, args.name)
     if problem is not None:
         return fail(problem, BAD_INPUT)
+    try:
+        groups = parse_groups(args.group)
+    except ValueError as exc:
+        return fail(str(exc), BAD_INPUT)
     store = open_store(args)
     try:
         store.add_account(
-            args.name, args.role, hash_password(password), time.time(), email=args.email
+            args.name,
+            args.role,
+            hash_password(password),
+            time.time(),
+            email=args.email,
+            groups=groups,
         )
     except AccountExists as exc:
         return fail(str(exc))
-    record(store, "account_added", account=args.name, role=args.role)
+    record(store, "account_added", account=args.name, role=args.role, groups=",".join(groups))
     print(f"Created {args.role} account {args.name!r}.")
     return OK
 
@@ -95,7 +128,29 @@ def _user_list(args: argparse.Namespace) -> int:
     store = open_store(args)
     for account in store.list_accounts():
         state = "disabled" if account.disabled else "enabled"
-        print(f"{account.name}\t{account.role}\t{state}")
+        print(f"{account.name}\t{account.role}\t{state}\t{','.join(account.groups) or '-'}")
+    return OK
+
+
+def _user_groups(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    if args.groups is None:
+        account = store.get_account(args.name)
+        if account is None:
+            return fail(f"there is no account named {args.name!r}")
+        print(",".join(account.groups))
+        return OK
+    try:
+        groups = parse_groups(args.groups)
+    except ValueError as exc:
+        return fail(str(exc), BAD_INPUT)
+    try:
+        store.set_groups(args.name, groups)
+    except UnknownAccount as exc:
+        return fail(str(exc))
+    record(store, "account_groups_changed", account=args.name, groups=",".join(groups))
+    shown = ", ".join(groups) if groups else "no groups"
+    print(f"{args.name!r} is now in {shown}; it applies at its next sign-in.")
     return OK
 
 

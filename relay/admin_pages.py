@@ -216,7 +216,12 @@ def accounts_page(
         rows.append(
             f'<tr data-account="{_e(account.name)}"><td>{_e(account.name)}</td>'
             f"<td>{_e(account.role)}</td><td>{_e(account.email)}</td>"
-            f'<td class="state">{state}</td><td>{_time(account.created_at)}</td><td>'
+            f'<td class="state">{state}</td><td>{_time(account.created_at)}</td>'
+            '<td><form method="post" action="/admin/accounts/groups" class="inline groups">'
+            f'{_csrf(session)}<input type="hidden" name="name" value="{_e(account.name)}">'
+            f'<input name="groups" value="{_e(",".join(account.groups))}" '
+            f'aria-label="Groups of {_e(account.name)} (comma-separated)">'
+            '<button type="submit">Set groups</button></form></td><td>'
             f'<form method="post" action="/admin/accounts/{toggle}" class="inline">'
             f'{_csrf(session)}<input type="hidden" name="name" value="{_e(account.name)}">'
             f'<button type="submit">{toggle.capitalize()}</button></form> '
@@ -237,13 +242,15 @@ def accounts_page(
         f'<label>Role <select name="role">{options}</select></label>'
         f'<label>E-mail (optional) <input name="email" type="email" '
         f'value="{_e(form.get("email"))}"></label>'
+        f'<label>Groups (optional, comma-separated) <input name="groups" '
+        f'value="{_e(form.get("groups"))}"></label>'
         '<label>Password (leave empty to generate one) <input name="password" '
         'type="password" autocomplete="new-password"></label>'
         '<button type="submit">Add</button></form>'
     )
     table = (
         '<table id="accounts"><thead><tr><th>Name</th><th>Role</th><th>E-mail</th>'
-        "<th>State</th><th>Created</th><th></th></tr></thead>"
+        "<th>State</th><th>Created</th><th>Groups</th><th></th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
     body = _notice(notice) + _error(error) + shown + table + add

@@ -8,7 +8,8 @@ Routes (all under ``/admin``; pages in relay/admin_pages.py):
   GET  /admin/sessions             live sessions: members, roles, join times
   POST /admin/sessions/end         session_id -> everyone is told it ended
   GET  /admin/accounts             accounts with role and state
-  POST /admin/accounts/add         name, role, email, password (empty: generated)
+  POST /admin/accounts/add         name, role, email, groups, password (empty: generated)
+  POST /admin/accounts/groups      name, groups ("a,b"; empty: none)
   POST /admin/accounts/disable     name
   POST /admin/accounts/enable      name
   POST /admin/accounts/reset-password  name -> a new password, shown once
@@ -16,12 +17,16 @@ Routes (all under ``/admin``; pages in relay/admin_pages.py):
   POST /admin/policy               document, revision -> validated, stored, in force
   GET  /admin/audit                verify result, filters, a page of rows
   GET  /admin/audit/export         the filtered rows as JSON lines or CSV
+  GET  /admin/api/...              the admin API (relay/admin_api.py): bearer
+                                   token only, never this cookie
 
 Rules:
   1. Every route but the first three (``PUBLIC_ROUTES``) answers 403 unless
      the request carries the cookie of a live console session
      (relay/admin_sessions.py) whose account is, at this request, an enabled
-     admin. Organizers cannot sign in here at all.
+     admin. Organizers cannot sign in here at all. (The admin API's routes,
+     ``/admin/api/...``, read no cookie: they answer 403 without the bearer
+     token, see relay/admin_api.py.)
   2. Sign-in gives one answer for a wrong name, a wrong password, a disabled
      account and a non-admin account, and goes through the relay's sign-in
      throttle (relay/accounts.py), shared with ``screenrelay host``.
@@ -54,8 +59,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from relay import admin_pages, audit_export
-from relay.accounts import check_password_strength, generate_password, hash_password
+from relay import admin_api, admin_pages, audit_export
+from relay.accounts import (
+    check_password_strength,
+    generate_password,
+    hash_password,
+    parse_groups,
+)
 from relay.admin_sessions import ABSOLUTE_TIMEOUT, AdminSession, AdminSessions, csrf_matches
 from relay.context import RelayContext
 from relay.policy import Policy, PolicyError, changed_keys, parse_policy
@@ -166,6 +176,7 @@ class Console:
             Route("/admin/sessions/end", post(self.end_session), methods=["POST"]),
             Route("/admin/accounts", get(self.accounts), methods=["GET"]),
             Route("/admin/accounts/add", post(self.add_account), methods=["POST"]),
+            Route("/admin/accounts/groups", post(self.set_groups), methods=["POST"]),
             Route("/admin/accounts/disable", post(self.disable), methods=["POST"]),
             Route("/admin/accounts/enable", post(self.enable), methods=["POST"]),
             Route("/admin/accounts/reset-password", post(self.reset_password), methods=["POST"]),
@@ -337,11 +348,16 @@ class Console:
         email = form.get("email", "").strip() or None
         password = form.get("password", "")
         problem = None
+        groups: tuple[str, ...] = ()
+        try:
+            groups = parse_groups(form.get("groups", ""))
+        except ValueError as exc:
+            problem = str(exc)
         if not name or len(name) > 64 or not name.isprintable():
             problem = "The user name must be 1 to 64 printable characters."
         elif role not in ROLES:
             problem = f"The role must be one of {', '.join(sorted(ROLES))}."
-        elif password:
+        elif password and problem is None:
             problem = check_password_strength(password, name)
         if problem is not None:
             return await self._accounts(session, 400, error=problem, form=form)
@@ -350,8 +366,10 @@ class Console:
             password = generate_password()
 
         def add() -> None:
-            self.ctx.store.add_account(name, role, hash_password(password), time.time(), email)  # type: ignore[arg-type]
-            self._audit("account_added", session, request, account=name, role=role)
+            password_hash = hash_password(password)
+            self.ctx.store.add_account(name, role, password_hash, time.time(), email, groups)  # type: ignore[arg-type]
+            self._audit("account_added", session, request, account=name, role=role,
+                        groups=",".join(groups))  # fmt: skip
 
         try:
             await self._db(add)
@@ -360,6 +378,29 @@ class Console:
         shown = (name, password) if generated else None
         return await self._accounts(
             session, notice=f"Created {role} account {name}.", new_password=shown
+        )
+
+    async def set_groups(
+        self, request: Request, session: AdminSession, form: dict[str, str]
+    ) -> Response:
+        name = form.get("name", "")
+        try:
+            groups = parse_groups(form.get("groups", ""))
+        except ValueError as exc:
+            return await self._accounts(session, 400, error=str(exc))
+
+        def change() -> None:
+            self.ctx.store.set_groups(name, groups)
+            self._audit("account_groups_changed", session, request, account=name,
+                        groups=",".join(groups))  # fmt: skip
+
+        try:
+            await self._db(change)
+        except UnknownAccount as exc:
+            return await self._accounts(session, 404, error=f"{str(exc).capitalize()}.")
+        shown = ", ".join(groups) if groups else "no groups"
+        return await self._accounts(
+            session, notice=f"{name} is now in {shown}; it applies at its next sign-in."
         )
 
     async def disable(
@@ -565,5 +606,6 @@ def _audit_filter(
 
 
 def routes(ctx: RelayContext) -> list[Route]:
-    """The console's routes for ``ctx``'s relay (relay/app.py mounts them)."""
-    return Console(ctx).routes()
+    """The console's routes for ``ctx``'s relay, and the admin API's
+    (relay/admin_api.py; relay/app.py mounts them)."""
+    return [*admin_api.routes(ctx), *Console(ctx).routes()]

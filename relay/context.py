@@ -31,11 +31,18 @@ class RelayContext:
     """The directory, the store and the limits of one relay process."""
 
     def __init__(
-        self, config: RelayConfig, store: Store, *, metrics_token: bytes | None = None
+        self,
+        config: RelayConfig,
+        store: Store,
+        *,
+        metrics_token: bytes | None = None,
+        admin_token: bytes | None = None,
     ) -> None:
         self.config = config
         #: What a scraper of /metrics must show (relay/metrics.py); None: nobody may.
         self.metrics_token = metrics_token
+        #: What ``screenrelay admin session`` must show (relay/admin_api.py); None: nobody may.
+        self.admin_token = admin_token
         #: Open WebSocket connections (for /metrics).
         self.connections = 0
         self.store = store

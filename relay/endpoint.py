@@ -208,7 +208,8 @@ async def _dispatch(data: bytes, conn: _Conn, ctx: RelayContext, now: float) -> 
     elif isinstance(message, messages.Join):
         account = conn.account
         who = (account.name, account.email) if account is not None else None
-        joined = ctx.directory.join(conn.peer, message, now, who)
+        groups = account.groups if account is not None else ()
+        joined = ctx.directory.join(conn.peer, message, now, who, groups)
         if isinstance(joined, Decoy):
             conn.decoy = joined
         elif joined is not None:
@@ -222,7 +223,7 @@ async def _dispatch(data: bytes, conn: _Conn, ctx: RelayContext, now: float) -> 
                 "Only organizer accounts may start sessions.", ErrorCode.NOT_ALLOWED
             )
         session = ctx.directory.create_session(
-            conn.peer, conn.account.name, message.requested_id, now
+            conn.peer, conn.account.name, message.requested_id, now, conn.account.groups
         )
         conn.session = session
         conn.peer.send(messages.SessionCreated(session.session_id, session.presenter_id))

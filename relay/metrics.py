@@ -155,9 +155,12 @@ def render(sessions: Iterable[SessionStatistics], connections: int) -> str:
 # -- the token ----------------------------------------------------------------
 
 
-def ensure_token(data_dir: Path) -> tuple[Path, bytes]:
-    """The scrapers' token from ``data_dir``, made (mode 0600) if missing (rule 2)."""
-    path = data_dir / TOKEN_FILE
+def ensure_token(data_dir: Path, name: str = TOKEN_FILE) -> tuple[Path, bytes]:
+    """The scrapers' token from ``data_dir``, made (mode 0600) if missing (rule 2).
+
+    ``name``: another token's file (the admin API's is relay/admin_api.py ``TOKEN_FILE``).
+    """
+    path = data_dir / name
     token = secrets.token_urlsafe(TOKEN_BYTES)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, Literal, get_args
 
 from protocol.errors import ScreenrelayError
@@ -64,15 +64,24 @@ class OrganizePolicy:
     """Who may start sessions."""
 
     #: "organizers": every enabled organizer (or admin) account;
-    #: "allowlist": only the accounts named in ``accounts``.
+    #: "allowlist": only the accounts named in ``accounts`` or belonging to
+    #: one of ``groups``.
     who: OrganizeWho = "organizers"
     #: Account names (compared without ASCII case) for "allowlist".
     accounts: tuple[str, ...] = ()
+    #: Group names (compared without ASCII case) for "allowlist".
+    groups: tuple[str, ...] = ()
 
-    def allows(self, name: str) -> bool:
+    def allows(self, name: str, groups: Iterable[str] = ()) -> bool:
+        """Whether the account ``name``, in ``groups``, may start sessions."""
         if self.who == "organizers":
             return True
-        return name.casefold() in {a.casefold() for a in self.accounts}
+        return _named(name, groups, self.accounts, self.groups)
+
+    @property
+    def rule(self) -> str:
+        """The fields an allowlist refusal names (``organize.accounts,organize.groups``)."""
+        return _rule("organize", accounts=self.accounts, groups=self.groups)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -81,18 +90,21 @@ class JoinPolicy:
 
     #: "password": anyone with the password or link; "signed_in": only people
     #: signed in with an account of this relay; "allowlist": only accounts
-    #: named in ``accounts`` or whose e-mail is in one of ``email_domains``.
+    #: named in ``accounts``, belonging to one of ``groups``, or whose e-mail
+    #: is in one of ``email_domains``.
     who: JoinWho = "password"
     #: Account names (compared without ASCII case) for "allowlist".
     accounts: tuple[str, ...] = ()
     #: E-mail domains ("example.com", lower case) for "allowlist".
     email_domains: tuple[str, ...] = ()
+    #: Group names (compared without ASCII case) for "allowlist".
+    groups: tuple[str, ...] = ()
 
     @property
     def needs_account(self) -> bool:
         return self.who != "password"
 
-    def allows(self, name: str | None, email: str | None) -> bool:
+    def allows(self, name: str | None, email: str | None, groups: Iterable[str] = ()) -> bool:
         """Whether a joiner signed in as ``name`` (None: not signed in) may join."""
         if self.who == "password":
             return True
@@ -100,10 +112,39 @@ class JoinPolicy:
             return False
         if self.who == "signed_in":
             return True
-        if name.casefold() in {a.casefold() for a in self.accounts}:
+        if _named(name, groups, self.accounts, self.groups):
             return True
         domain = email.rpartition("@")[2].lower() if email and "@" in email else None
         return domain is not None and domain in self.email_domains
+
+    def named(self) -> str:
+        """What the allowlist names, for a sentence: "the accounts and groups"."""
+        kinds = [
+            kind
+            for kind, values in (
+                ("accounts", self.accounts),
+                ("groups", self.groups),
+                ("e-mail domains", self.email_domains),
+            )
+            if values
+        ]
+        if len(kinds) <= 1:
+            return f"the {''.join(kinds) or 'accounts'}"
+        return "the " + ", ".join(kinds[:-1]) + " and " + kinds[-1]
+
+
+def _named(
+    name: str, groups: Iterable[str], accounts: tuple[str, ...], listed: tuple[str, ...]
+) -> bool:
+    """Whether ``name`` is in ``accounts`` or one of ``groups`` in ``listed`` (no ASCII case)."""
+    if name.casefold() in {a.casefold() for a in accounts}:
+        return True
+    return not {g.casefold() for g in groups}.isdisjoint(g.casefold() for g in listed)
+
+
+def _rule(section: str, **lists: tuple[str, ...]) -> str:
+    named = [f"{section}.{field}" for field, values in lists.items() if values]
+    return ",".join(named) or f"{section}.accounts"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -118,6 +159,9 @@ class FeaturePolicy:
     custom_session_id: bool = True
     #: The organizer may choose the session password (else it is generated).
     custom_password: bool = True
+    #: Presenters may send photo-like tiles lossy (JPEG); false: every tile is
+    #: lossless, as text is always.
+    lossy: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -188,6 +232,7 @@ class Policy:
             "participants_present": features.participants_present,
             "custom_session_id": features.custom_session_id,
             "custom_password": features.custom_password,
+            "lossy": features.lossy,
             "min_password_bits": sessions.min_password_bits,
             "max_participants": sessions.max_participants,
             "max_duration_seconds": sessions.max_duration_seconds,
@@ -304,16 +349,28 @@ def _check(
 ) -> None:
     """The rules between fields, and the ranges."""
     del features  # booleans: nothing to check between them
-    if organize.who == "allowlist" and not organize.accounts:
-        raise PolicyError("organize.accounts", 'must name at least one account for "allowlist"')
-    if organize.who != "allowlist" and organize.accounts:
-        raise PolicyError("organize.accounts", 'applies only when organize.who is "allowlist"')
-    if join.who == "allowlist" and not (join.accounts or join.email_domains):
+    if organize.who == "allowlist" and not (organize.accounts or organize.groups):
         raise PolicyError(
-            "join.accounts", 'or join.email_domains must name someone for "allowlist"'
+            "organize.accounts",
+            'or organize.groups must name at least one account or group for "allowlist"',
         )
-    if join.who != "allowlist" and (join.accounts or join.email_domains):
-        raise PolicyError("join.accounts", 'and email_domains apply only to "allowlist"')
+    if organize.who != "allowlist" and (organize.accounts or organize.groups):
+        raise PolicyError(
+            "organize.accounts", 'and organize.groups apply only when organize.who is "allowlist"'
+        )
+    if join.who == "allowlist" and not (join.accounts or join.email_domains or join.groups):
+        raise PolicyError(
+            "join.accounts",
+            'or join.groups or join.email_domains must name someone for "allowlist"',
+        )
+    if join.who != "allowlist" and (join.accounts or join.email_domains or join.groups):
+        raise PolicyError("join.accounts", 'groups and email_domains apply only to "allowlist"')
+    for field, names in (("organize.groups", organize.groups), ("join.groups", join.groups)):
+        for group in names:
+            if "," in group or group != group.strip():
+                raise PolicyError(
+                    field, f"{group!r} is not a group name (no commas, no spaces around it)"
+                )
     for domain in join.email_domains:
         if "@" in domain or "." not in domain or domain != domain.lower() or " " in domain:
             raise PolicyError(

@@ -11,6 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from protocol.wire import MAX_FRAME_MESSAGE
+from relay import admin_api
 from relay.app import build_app
 from relay.config import RelayConfig
 from relay.context import RelayContext
@@ -29,7 +30,13 @@ def make_context(config: RelayConfig) -> RelayContext:
     store = SqliteStore(conn)
     token_path, token = ensure_token(config.data_dir)
     log.info("metrics: GET /metrics with the bearer token in %s", token_path.absolute())
-    return RelayContext(config, store, metrics_token=token)
+    admin_path, admin_token = ensure_token(config.data_dir, admin_api.TOKEN_FILE)
+    log.info(
+        "admin: screenrelay admin --data %s session ... uses the token in %s",
+        config.data_dir,
+        admin_path.absolute(),
+    )
+    return RelayContext(config, store, metrics_token=token, admin_token=admin_token)
 
 
 def tls_files(

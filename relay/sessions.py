@@ -36,7 +36,7 @@ import contextlib
 import dataclasses
 import enum
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 from protocol import messages
@@ -320,13 +320,22 @@ class Directory:
     # -- organizer ----------------------------------------------------------
 
     def create_session(
-        self, organizer: Peer, user: str, requested_id: int, now: float
+        self,
+        organizer: Peer,
+        user: str,
+        requested_id: int,
+        now: float,
+        groups: Sequence[str] = (),
     ) -> LiveSession:
-        """Open a session for a signed-in organizer."""
-        if not self.policy.organize.allows(user):
+        """Open a session for a signed-in organizer (``groups``: its account's)."""
+        organize = self.policy.organize
+        if not organize.allows(user, groups):
+            named = "accounts and groups" if organize.groups else "accounts"
+            if not organize.accounts:
+                named = "groups"
             self._refuse_by_policy(
-                "organize.accounts", user, organizer.address, None, now,
-                "This relay's policy lets only the accounts it names start sessions.",
+                organize.rule, user, organizer.address, None, now,
+                f"This relay's policy lets only the {named} it names start sessions.",
             )  # fmt: skip
         if requested_id and not self.policy.features.custom_session_id:
             self._refuse_by_policy(
@@ -435,7 +444,10 @@ class Directory:
                 now,
                 member=member.member_id,
             )
-            # A new member sees nothing until a key frame: never held back.
+            # Forced: a new viewer has no picture until a key frame comes, and
+            # a still screen sends none by itself, so a second admission within
+            # the interval must not be swallowed by the throttle. Admissions
+            # are rate-limited (joins per address and per session), so this is too.
             session.request_keyframe(now, force=True)
 
     def end_session(
@@ -473,20 +485,22 @@ class Directory:
         message: messages.Join,
         now: float,
         account: tuple[str, str | None] | None = None,
+        groups: Sequence[str] = (),
     ) -> tuple[LiveSession, Member] | Decoy | None:
         """Start a joiner's admission.
 
-        ``account`` is the joiner's (name, e-mail) if it signed in. Returns the
-        session and member, a Decoy for an unknown session ID, or None if
-        refused at once (the peer is being closed).
+        ``account`` is the joiner's (name, e-mail) if it signed in, ``groups``
+        its account's groups. Returns the session and member, a Decoy for an
+        unknown session ID, or None if refused at once (the peer is being
+        closed).
         """
         join_policy = self.policy.join
         name, email = account if account is not None else (None, None)
-        if not join_policy.allows(name, email):
+        if not join_policy.allows(name, email, groups):
             text = {
                 "signed_in": "This relay's policy admits only signed-in accounts to sessions; "
                 "join with --user NAME.",
-                "allowlist": "This relay's policy admits only the accounts and e-mail domains "
+                "allowlist": f"This relay's policy admits only {join_policy.named()} "
                 "it names to sessions" + ("." if name is not None else "; join with --user NAME."),
             }[join_policy.who]
             peer.close(ErrorCode.NOT_ALLOWED, text)

@@ -101,6 +101,8 @@ class Account:
     created_at: float
     #: Optional e-mail address (join allowlists may name its domain).
     email: str | None = None
+    #: The groups it belongs to (policy allowlists may name them), as set.
+    groups: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -206,7 +208,13 @@ class Store(Protocol):
     """What the relay's domain needs from its store."""
 
     def add_account(
-        self, name: str, role: Role, password_hash: str, now: float, email: str | None = None
+        self,
+        name: str,
+        role: Role,
+        password_hash: str,
+        now: float,
+        email: str | None = None,
+        groups: tuple[str, ...] = (),
     ) -> int:
         """Create an account; return its id. AccountExists if the name is taken."""
         ...
@@ -267,6 +275,10 @@ class Store(Protocol):
         """Disable or enable an account. UnknownAccount if none."""
         ...
 
+    def set_groups(self, name: str, groups: tuple[str, ...]) -> None:
+        """Replace an account's groups (see accounts.parse_groups). UnknownAccount if none."""
+        ...
+
 
 def canonical_json(value: object) -> str:
     """The one JSON text of ``value``: sorted keys, no spaces, ASCII only."""
@@ -301,7 +313,7 @@ def audit_hash(
 
 _RawAuditRow: TypeAlias = tuple[int, float, str | None, str | None, str, int | None, str, str, str]
 
-_ACCOUNT_COLUMNS: Final = "id, name, role, password_hash, disabled, created_at, email"
+_ACCOUNT_COLUMNS: Final = "id, name, role, password_hash, disabled, created_at, email, groups"
 
 #: Defined in relay-v1.sql; verify_audit reports them missing.
 _AUDIT_TRIGGERS: Final = frozenset({"audit_no_update", "audit_no_delete", "audit_append_only"})
@@ -322,7 +334,13 @@ class SqliteStore:
     # -- accounts --
 
     def add_account(
-        self, name: str, role: Role, password_hash: str, now: float, email: str | None = None
+        self,
+        name: str,
+        role: Role,
+        password_hash: str,
+        now: float,
+        email: str | None = None,
+        groups: tuple[str, ...] = (),
     ) -> int:
         if not name:
             raise ValueError("an account name must not be empty")
@@ -331,9 +349,10 @@ class SqliteStore:
         try:
             with self._write("could not add the account"):
                 cursor = self._conn.execute(
-                    "INSERT INTO accounts (name, role, password_hash, disabled, created_at, email)"
-                    " VALUES (?, ?, ?, 0, ?, ?)",
-                    (name, role, password_hash, float(now), email),
+                    "INSERT INTO accounts"
+                    " (name, role, password_hash, disabled, created_at, email, groups)"
+                    " VALUES (?, ?, ?, 0, ?, ?, ?)",
+                    (name, role, password_hash, float(now), email, _groups_json(groups)),
                 )
         except DatabaseError as e:
             cause = e.__cause__
@@ -535,6 +554,14 @@ class SqliteStore:
             if cursor.rowcount != 1:
                 raise UnknownAccount(name)
 
+    def set_groups(self, name: str, groups: tuple[str, ...]) -> None:
+        with self._write("could not change the account's groups"):
+            cursor = self._conn.execute(
+                "UPDATE accounts SET groups = ? WHERE name = ?", (_groups_json(groups), name)
+            )
+            if cursor.rowcount != 1:
+                raise UnknownAccount(name)
+
     # -- inside --
 
     @contextlib.contextmanager
@@ -625,8 +652,15 @@ class SqliteStore:
             last = page[-1][0]
 
 
-def _account(row: tuple[int, str, Role, str, int, float, str | None]) -> Account:
-    account_id, name, role, password_hash, disabled, created_at, email = row
+def _groups_json(groups: tuple[str, ...]) -> str:
+    if isinstance(groups, str) or not all(isinstance(g, str) and g for g in groups):
+        raise ValueError(f"groups must be a tuple of non-empty names, not {groups!r}")
+    return json.dumps(list(groups), ensure_ascii=False)
+
+
+def _account(row: tuple[int, str, Role, str, int, float, str | None, str]) -> Account:
+    account_id, name, role, password_hash, disabled, created_at, email, groups_json = row
+    groups = json.loads(groups_json)
     return Account(
         id=account_id,
         name=name,
@@ -635,4 +669,5 @@ def _account(row: tuple[int, str, Role, str, int, float, str | None]) -> Account
         disabled=bool(disabled),
         created_at=created_at,
         email=email,
+        groups=tuple(str(g) for g in groups) if isinstance(groups, list) else (),
     )

@@ -262,10 +262,10 @@ def test_user_commands_end_to_end(tmp_path: Path) -> None:
     add = admin(tmp_path, "user", "add", "bob", "--role", "organizer", "--password-stdin",
                 stdin=GOOD_PASSWORD + "\n")  # fmt: skip
     assert add.returncode == 0, add.stderr
-    assert admin(tmp_path, "user", "list").stdout == "bob\torganizer\tenabled\n"
+    assert admin(tmp_path, "user", "list").stdout == "bob\torganizer\tenabled\t-\n"
 
     assert admin(tmp_path, "user", "disable", "bob").returncode == 0
-    assert admin(tmp_path, "user", "list").stdout == "bob\torganizer\tdisabled\n"
+    assert admin(tmp_path, "user", "list").stdout == "bob\torganizer\tdisabled\t-\n"
     assert account(tmp_path, "bob")[1] is True
     assert admin(tmp_path, "user", "enable", "BOB").returncode == 0
     assert account(tmp_path, "bob")[1] is False
@@ -294,6 +294,33 @@ def test_user_commands_end_to_end(tmp_path: Path) -> None:
         ("cli", "account_enabled", "BOB"),
         ("cli", "password_reset", "bob"),
         ("cli", "password_reset", "bob"),
+    ]
+
+
+def test_user_groups_are_set_shown_listed_and_audited(tmp_path: Path) -> None:
+    add = admin(tmp_path, "user", "add", "bob", "--role", "member", "--group", "sales",
+                "--group", "EMEA", "--group", "Sales", "--password-stdin",
+                stdin=GOOD_PASSWORD + "\n")  # fmt: skip
+    assert add.returncode == 0, add.stderr
+    assert admin(tmp_path, "user", "list").stdout == "bob\tmember\tenabled\tsales,EMEA\n"
+    assert admin(tmp_path, "user", "groups", "bob").stdout == "sales,EMEA\n"
+    changed = admin(tmp_path, "user", "groups", "BOB", " support , hosts")
+    assert changed.returncode == 0, changed.stderr
+    assert admin(tmp_path, "user", "groups", "bob").stdout == "support,hosts\n"
+    assert admin(tmp_path, "user", "groups", "bob", "").returncode == 0
+    assert admin(tmp_path, "user", "list").stdout == "bob\tmember\tenabled\t-\n"
+    bad = admin(tmp_path, "user", "groups", "bob", "a,,b")
+    assert bad.returncode == 2 and "A group name must be 1 to 64 printable" in bad.stderr
+    assert admin(tmp_path, "user", "groups", "nobody", "x").returncode == 1
+    assert admin(tmp_path, "user", "groups", "nobody").returncode == 1
+    conn = open_database(tmp_path / "relay.sqlite")
+    rows = [(r.action, r.detail.get("account"), r.detail.get("groups"))
+            for r in SqliteStore(conn).audit_rows()]  # fmt: skip
+    conn.close()
+    assert rows == [
+        ("account_added", "bob", "sales,EMEA"),
+        ("account_groups_changed", "BOB", "support,hosts"),
+        ("account_groups_changed", "bob", ""),
     ]
 
 
@@ -335,4 +362,4 @@ def test_init_adds_an_admin_to_a_store_that_has_only_organizers(tmp_path: Path) 
     assert "First admin account: admin2 " in done.stdout
     assert "organizer account" not in done.stdout
     listing = admin(tmp_path, "user", "list").stdout
-    assert listing == "admin\torganizer\tenabled\nadmin2\tadmin\tenabled\n"
+    assert listing == "admin\torganizer\tenabled\t-\nadmin2\tadmin\tenabled\t-\n"

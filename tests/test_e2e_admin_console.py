@@ -128,7 +128,12 @@ def admin_routes(tmp_path: Path) -> list[tuple[str, str]]:
 
 
 def concrete(path: str) -> str:
-    return path.replace("{name}", "admin.css")
+    return path.replace("{name}", "admin.css").replace("{session_id}", "123456789")
+
+
+def is_api(path: str) -> bool:
+    """The admin API (relay/admin_api.py): a bearer token only, never the cookie."""
+    return path.startswith("/admin/api/")
 
 
 # -- sign-in, cookie, 403s, CSRF ------------------------------------------------
@@ -201,6 +206,9 @@ def test_every_admin_route_refuses_anyone_but_a_signed_in_admin(
     assert public < set(routes)
     guarded = [r for r in routes if r not in public]
     assert len(guarded) >= 12
+    api = [r for r in guarded if is_api(r[1])]
+    assert sorted(api) == [("GET", "/admin/api/sessions"),
+                           ("POST", "/admin/api/sessions/{session_id}/end")]  # fmt: skip
     # A valid session for an organizer cannot exist (it cannot sign in), so
     # the ways in are: no cookie, a forged one, an ended one.
     console.sign_in()
@@ -221,6 +229,14 @@ def test_every_admin_route_refuses_anyone_but_a_signed_in_admin(
     other = Console(relay)
     other.sign_in()
     for method, path in guarded:
+        if is_api(path):  # the console's own cookie and token open nothing there
+            response = httpx.request(method, f"{relay.url}{concrete(path)}",
+                                     headers=console.headers())  # fmt: skip
+            assert response.status_code == 403, path
+            assert "admin-token" in response.json()["error"]
+            if method == "POST":
+                assert console.post(concrete(path), {}).status_code == 403, path
+            continue
         if method != "POST":
             assert console.get(concrete(path)).status_code in (200, 400), path
             continue
@@ -303,6 +319,40 @@ def test_accounts_are_added_and_reset_with_the_password_shown_once(
     mine = [(r["action"], r["detail"]["account"]) for r in rows if r["actor"] == ADMIN
             and r["action"] in ("account_added", "password_reset")]  # fmt: skip
     assert mine == [("account_added", "bob"), ("password_reset", ORGANIZER)]
+
+
+def test_account_groups_are_shown_and_edited_in_the_console(
+    procs: Processes, console: Console
+) -> None:
+    console.sign_in()
+    form = {"name": "olga", "role": "organizer", "groups": "hosts, EMEA", "password": ""}
+    added = console.post("/admin/accounts/add", form)
+    assert added.status_code == 200, added.text
+    row = re.search(r'<tr data-account="olga">.*?</tr>', added.text)
+    assert row is not None and 'name="groups" value="hosts,EMEA"' in row[0]
+    bad = console.post("/admin/accounts/groups", {"name": ORGANIZER, "groups": "a,,b"})
+    assert bad.status_code == 400 and "A group name must be" in bad.text
+    set_groups = console.post("/admin/accounts/groups", {"name": ORGANIZER, "groups": "hosts"})
+    assert set_groups.status_code == 200 and f"{ORGANIZER} is now in hosts" in set_groups.text
+    row = re.search(rf'<tr data-account="{ORGANIZER}">.*?</tr>', set_groups.text)
+    assert row is not None and 'name="groups" value="hosts"' in row[0]
+    assert console.post("/admin/accounts/groups", {"name": "nobody"}).status_code == 404
+    listing = procs.relay.admin("user", "list").stdout.splitlines()
+    assert f"{ORGANIZER}\torganizer\tenabled\thosts" in listing
+    assert "olga\torganizer\tenabled\thosts,EMEA" in listing
+    # The relay enforces a group allowlist with the groups set here.
+    set_policy = procs.relay.admin("policy", "set", "-", stdin_text=json.dumps(
+        {"organize": {"who": "allowlist", "groups": ["hosts"]}}))  # fmt: skip
+    assert set_policy.returncode == 0
+    wait_until(lambda: procs.relay.health()["policy_revision"] == 1, what="policy in force")
+    assert host_sign_in(procs, ORGANIZER, ORGANIZER_PASSWORD)["event"] == "session_started"
+    rows = [(r["actor"], r["action"], r["detail"].get("groups"), r["detail"].get("via"))
+            for r in audit_rows(procs.relay) if r["detail"].get("account") in ("olga", ORGANIZER)
+            and r["actor"] == ADMIN]  # fmt: skip
+    assert rows == [
+        (ADMIN, "account_added", "hosts,EMEA", "admin_console"),
+        (ADMIN, "account_groups_changed", "hosts", "admin_console"),
+    ]
 
 
 # -- audit --------------------------------------------------------------------

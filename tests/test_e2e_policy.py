@@ -10,6 +10,7 @@ each test fails if the relay does not enforce its rule.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
@@ -25,6 +26,7 @@ from tests.procs import ORGANIZER_PASSWORD, JsonProcess, Processes, Relay
 from tests.test_e2e_control import grant, session_with_controller, wait_until
 from tests.test_e2e_participant_control import PARTICIPANT_SCREEN, presenting_participant
 from tests.xvfb import running_xvfb
+from viewer_app.transport import RelayConnection
 
 pytestmark = pytest.mark.e2e
 
@@ -49,10 +51,12 @@ def set_policy(relay: Relay, document: dict[str, Any]) -> None:
         wait_until(lambda: relay.health()["policy_revision"] == revision, what="policy in force")
 
 
-def add_member(relay: Relay, name: str, email: str | None = None) -> tuple[str, str]:
+def add_member(relay: Relay, name: str, email: str | None = None, *groups: str) -> tuple[str, str]:
     args = ["user", "add", name, "--role", "member", "--password-stdin"]
     if email is not None:
         args += ["--email", email]
+    for group in groups:
+        args += ["--group", group]
     done = relay.admin(*args, stdin_text=MEMBER_PASSWORD + "\n")
     assert done.returncode == 0, done.stdout + done.stderr
     return name, MEMBER_PASSWORD
@@ -138,6 +142,29 @@ def test_admin_policy_show_set_reset_validates_and_audits(relay: Relay, tmp_path
 
 
 # -- features -----------------------------------------------------------------
+
+
+def welcome_policy(relay: Relay) -> dict[str, Any]:
+    """The policy a client is told in Welcome, through the project's own connection."""
+
+    async def greet() -> dict[str, Any]:
+        conn = await RelayConnection.open(relay.url)
+        try:
+            return conn.policy
+        finally:
+            await conn.close()
+
+    return asyncio.run(greet())
+
+
+def test_welcome_says_whether_lossy_tiles_are_allowed(relay: Relay) -> None:
+    policy = welcome_policy(relay)
+    assert policy["lossy"] is False and policy["revision"] == 0  # lossless by default
+    set_policy(relay, {"features": {"lossy": True}})
+    policy = welcome_policy(relay)
+    assert policy["lossy"] is True and policy["revision"] == 1
+    assert relay.admin("policy", "reset").returncode == 0
+    wait_until(lambda: welcome_policy(relay)["lossy"] is False, what="lossless again")
 
 
 def test_remote_control_banned_ends_control_in_force_and_refuses_requests(
@@ -428,3 +455,44 @@ def test_allowlist_of_accounts_and_email_domains(
     anonymous = procs.join(started["link"], "--no-window")
     assert "join with --user NAME" in refused_error(anonymous)["message"]
     assert refusals(relay, "join.allowlist", 2).count("join.allowlist") == 2
+
+
+def test_organizer_allowlist_admits_members_of_named_groups(procs: Processes, relay: Relay) -> None:
+    done = relay.admin("user", "add", "oscar", "--role", "organizer", "--group", "Hosts",
+                       "--password-stdin", stdin_text=ORGANIZER_PASSWORD + "\n")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    set_policy(
+        relay, {"organize": {"who": "allowlist", "accounts": ["somebody"], "groups": ["hosts"]}}
+    )
+    procs.host(user="oscar").wait_for("session_started")  # in the group
+    refused = procs.host()  # alice: neither named nor in the group
+    assert refused_error(refused)["message"] == (
+        "This relay's policy lets only the accounts and groups it names start sessions."
+    )
+    assert relay.admin("user", "groups", "alice", "staff,hosts").returncode == 0
+    procs.host().wait_for("session_started")  # groups are read at sign-in
+    rule = "organize.accounts,organize.groups"
+    assert rule in refusals(relay, rule)
+    changed = _audit_details(relay, "account_groups_changed")
+    assert [(d["account"], d["groups"]) for d in changed] == [("alice", "staff,hosts")]
+
+
+def test_join_allowlist_admits_members_of_named_groups(
+    procs: Processes, relay: Relay, display: str, tmp_path: Path
+) -> None:
+    frank = add_member(relay, "frank", None, "sales")
+    gina = add_member(relay, "gina", "gina@example.com", "support")
+    set_policy(relay, {"join": {"who": "allowlist", "groups": ["Sales"]}})
+    _host, started = session(procs, display, tmp_path)
+    viewer = procs.join(started["link"], "--no-window", "--frames", "1", account=frank)
+    viewer.wait_for("frame")
+    assert viewer.wait_exit() == 0
+    outsider = procs.join(started["link"], "--no-window", account=gina)
+    error = refused_error(outsider)
+    assert error["code"] == "not_allowed"
+    assert error["message"] == "This relay's policy admits only the groups it names to sessions."
+    assert relay.admin("user", "groups", "gina", "support,sales").returncode == 0
+    again = procs.join(started["link"], "--no-window", "--frames", "1", account=gina)
+    again.wait_for("frame")
+    assert again.wait_exit() == 0
+    assert "join.allowlist" in refusals(relay, "join.allowlist")

@@ -69,6 +69,7 @@ def test_a_document_round_trips() -> None:
         ({"features": {"remote": False}}, "features.remote", "is not a policy field"),
         ({"features": {"remote_control": "no"}}, "features.remote_control", "true or false"),
         ({"features": []}, "features", "must be a JSON object"),
+        ({"features": {"lossy": 1}}, "features.lossy", "true or false"),
         ({"join": {"who": "everyone"}}, "join.who", "must be one of"),
         ({"join": {"who": "allowlist"}}, "join.accounts", "must name someone"),
         ({"join": {"accounts": ["bob"]}}, "join.accounts", 'apply only to "allowlist"'),
@@ -79,6 +80,14 @@ def test_a_document_round_trips() -> None:
         ),
         ({"join": {"who": "allowlist", "accounts": [""]}}, "join.accounts", "non-empty"),
         ({"organize": {"who": "allowlist"}}, "organize.accounts", "at least one account"),
+        ({"organize": {"groups": ["staff"]}}, "organize.accounts", "organize.groups apply only"),
+        ({"join": {"groups": ["staff"]}}, "join.accounts", 'apply only to "allowlist"'),
+        ({"join": {"who": "allowlist", "groups": "staff"}}, "join.groups", "list of non-empty"),
+        (
+            {"organize": {"who": "allowlist", "groups": ["a,b"]}},
+            "organize.groups",
+            "is not a group name",
+        ),
         ({"sessions": {"max_participants": -1}}, "sessions.max_participants", "between"),
         ({"sessions": {"max_participants": 1.5}}, "sessions.max_participants", "whole number"),
         ({"sessions": {"max_participants": True}}, "sessions.max_participants", "whole number"),
@@ -132,6 +141,31 @@ def test_who_may_organize_and_join() -> None:
     assert not allow.allows(None, None)
 
 
+def test_allowlists_admit_named_accounts_or_members_of_named_groups() -> None:
+    organize = parse_policy(
+        {"organize": {"who": "allowlist", "accounts": ["alice"], "groups": ["Hosts"]}}
+    ).organize
+    assert organize.allows("alice") and organize.allows("ALICE", ())
+    assert organize.allows("bob", ("staff", "hosts"))  # group names ignore ASCII case
+    assert not organize.allows("bob", ("staff",)) and not organize.allows("bob")
+    assert organize.rule == "organize.accounts,organize.groups"
+    only_groups = OrganizePolicy("allowlist", groups=("hosts",))
+    assert only_groups.allows("bob", ("hosts",)) and not only_groups.allows("hosts")
+    assert only_groups.rule == "organize.groups"
+    assert OrganizePolicy().allows("anyone", ())
+    join = JoinPolicy("allowlist", groups=("sales",))
+    assert join.allows("erin", None, ("Sales",))
+    assert not join.allows("erin", "erin@example.com", ("support",))
+    assert not join.allows(None, None, ("sales",))  # groups need a signed-in account
+    assert join.named() == "the groups"
+    both = JoinPolicy("allowlist", ("carol",), ("example.com",), ("sales",))
+    assert both.named() == "the accounts, groups and e-mail domains"
+    assert JoinPolicy("signed_in").allows("erin", None, ())
+    policy = parse_policy({"join": {"who": "allowlist", "groups": ["sales"]}})
+    assert parse_policy(json.dumps(policy.to_document())) == policy
+    assert "sales" not in json.dumps(policy.client_document())  # no names to clients
+
+
 def test_clients_are_told_what_they_may_do_and_no_names() -> None:
     policy = parse_policy(
         {
@@ -143,6 +177,15 @@ def test_clients_are_told_what_they_may_do_and_no_names() -> None:
     assert document["remote_control"] is False and document["participants_present"] is True
     assert document["join"] == "allowlist"
     assert "secret-name" not in json.dumps(document)
+
+
+def test_lossy_tiles_are_off_unless_the_policy_allows_them() -> None:
+    assert Policy().features.lossy is False
+    assert Policy().client_document()["lossy"] is False
+    policy = parse_policy({"features": {"lossy": True}})
+    assert policy.client_document()["lossy"] is True
+    assert changed_keys(Policy(), policy) == ["features.lossy"]
+    assert parse_policy(json.dumps(policy.to_document())) == policy
 
 
 def test_password_bits() -> None:
@@ -260,6 +303,30 @@ def test_organizing_and_choosing_an_id_are_refused_by_policy() -> None:
     assert info.value.text == "Choosing the session ID is disabled by this relay's policy."
     assert [r.detail["rule"] for r in audit] == ["organize.accounts", "features.custom_session_id"]
     directory.create_session(Peer("a", lambda: None), "ALICE", 0, 0.0)
+
+
+def test_organizing_and_joining_by_group_at_the_directory() -> None:
+    directory, audit = directory_with(
+        Policy(
+            organize=OrganizePolicy("allowlist", groups=("hosts",)),
+            join=JoinPolicy("allowlist", accounts=("carol",), groups=("sales",)),
+        )
+    )
+    with pytest.raises(RemoteProtocolError) as info:
+        directory.create_session(Peer("a", lambda: None), "bob", 0, 0.0, ("staff",))
+    assert info.value.text == "This relay's policy lets only the groups it names start sessions."
+    assert audit[-1].action == "refused" and audit[-1].detail["rule"] == "organize.groups"
+    session = directory.create_session(Peer("o", lambda: None), "bob", 0, 0.0, ("Hosts",))
+    join = messages.Join(session.session_id, Credential.PASSWORD, PAKE)
+    outsider = Peer("x", lambda: None)
+    assert directory.join(outsider, join, 1.0, ("erin", None), ("support",)) is None
+    assert outsider.close_request is not None
+    assert outsider.close_request.text == (
+        "This relay's policy admits only the accounts and groups it names to sessions."
+    )
+    assert audit[-1].detail["rule"] == "join.allowlist"
+    member = directory.join(Peer("s", lambda: None), join, 1.0, ("dan", None), ("sales",))
+    assert isinstance(member, tuple)
 
 
 def test_joining_needs_an_account_where_policy_says_so() -> None:

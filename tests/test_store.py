@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from relay.accounts import parse_groups
 from relay.database import DatabaseError, open_database
 from relay.store import (
     GENESIS_HASH,
@@ -106,6 +107,31 @@ def test_list_accounts(store: SqliteStore) -> None:
         ("ada", "admin"),
         ("grace", "organizer"),
     ]
+
+
+def test_account_groups_are_stored_and_replaced(store: SqliteStore) -> None:
+    store.add_account("ada", "member", "h", 1.0, groups=("sales", "EMEA"))
+    store.add_account("grace", "organizer", "h", 1.0)
+    account = store.get_account("ADA")
+    assert account is not None and account.groups == ("sales", "EMEA")
+    assert [a.groups for a in store.list_accounts()] == [("sales", "EMEA"), ()]
+    store.set_groups("grace", ("hosts",))
+    assert [a.groups for a in store.list_accounts()] == [("sales", "EMEA"), ("hosts",)]
+    with pytest.raises(UnknownAccount):
+        store.set_groups("nobody", ())
+    with pytest.raises(ValueError, match="groups must be"):
+        store.set_groups("ada", ("",))
+
+
+def test_parse_groups_trims_drops_duplicates_and_refuses_bad_names() -> None:
+    assert parse_groups("") == parse_groups("  ") == parse_groups([]) == ()
+    assert parse_groups(" sales , EMEA,Sales") == ("sales", "EMEA")
+    assert parse_groups(["hosts"]) == ("hosts",)
+    for bad in ("a,,b", "x" * 65, "tab\there"):
+        with pytest.raises(ValueError, match="A group name must be"):
+            parse_groups(bad)
+    with pytest.raises(ValueError, match="at most 64 groups"):
+        parse_groups([f"g{n}" for n in range(65)])
 
 
 def test_set_password_hash(store: SqliteStore) -> None:

@@ -70,26 +70,37 @@ def tls_context(cafile: str | None = None, fingerprint: str | None = None) -> ss
         raise ValueError("a certificate is trusted by cafile or by fingerprint, not both")
     expected = parse_fingerprint(fingerprint)
 
+    def check_pin(der: bytes | None) -> None:
+        actual = hashlib.sha256(der or b"").digest()
+        if not hmac.compare_digest(actual, expected):
+            raise ssl.SSLCertVerificationError(
+                ssl.SSL_ERROR_SSL,
+                f"the relay's certificate has SHA-256 fingerprint "
+                f"{format_fingerprint(actual)}, not the {format_fingerprint(expected)} "
+                "given with --tls-fingerprint (this may not be your relay)",
+            )
+
     class PinnedSSLObject(ssl.SSLObject):
-        """Fails its handshake, as a certificate error, unless the pin matches."""
+        """Fails its handshake, as a certificate error, unless the pin matches
+        (asyncio's streams: the WebSocket)."""
 
         def do_handshake(self) -> None:
             super().do_handshake()
-            der = self.getpeercert(binary_form=True)
-            actual = hashlib.sha256(der or b"").digest()
-            if not hmac.compare_digest(actual, expected):
-                raise ssl.SSLCertVerificationError(
-                    ssl.SSL_ERROR_SSL,
-                    f"the relay's certificate has SHA-256 fingerprint "
-                    f"{format_fingerprint(actual)}, not the {format_fingerprint(expected)} "
-                    "given with --tls-fingerprint (this may not be your relay)",
-                )
+            check_pin(self.getpeercert(binary_form=True))
+
+    class PinnedSSLSocket(ssl.SSLSocket):
+        """The same for blocking sockets (urllib: ``screenrelay admin session``)."""
+
+        def do_handshake(self, block: bool = False) -> None:
+            super().do_handshake(block)
+            check_pin(self.getpeercert(binary_form=True))
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     context.sslobject_class = PinnedSSLObject
+    context.sslsocket_class = PinnedSSLSocket
     return context
 
 

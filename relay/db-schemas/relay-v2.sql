@@ -5,8 +5,8 @@
 -- relay-vN.sql and upgrade-relay-to-vN.sql, and tests/test_database.py checks
 -- that upgrading gives the same schema as creating.
 --
--- Version 2 added accounts.email, the 'member' role (people who sign in to
--- join sessions where policy asks for it) and the policy table.
+-- Version 2 added accounts.email, accounts.groups, the 'member' role (people
+-- who sign in to join sessions where policy asks for it) and the policy table.
 
 -- Exactly one row: the schema version of this file.
 CREATE TABLE version
@@ -26,6 +26,9 @@ CREATE TABLE accounts
  password_hash TEXT NOT NULL, -- argon2id, PHC string format
  disabled INTEGER NOT NULL DEFAULT 0, -- 0 or 1
  created_at REAL NOT NULL, -- seconds since the epoch
+ -- The account's groups: a JSON array of names (policy allowlists may name
+ -- them), as relay/accounts.py parse_groups checks them.
+ groups TEXT NOT NULL DEFAULT '[]' CHECK(json_valid(groups) AND json_type(groups) = 'array'),
  email TEXT -- optional; join allowlists may name its domain
 );
 

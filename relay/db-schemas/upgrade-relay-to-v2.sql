@@ -1,9 +1,10 @@
 -- Upgrade a relay database from schema version 1 to 2 (relay/database.py runs
 -- it in one transaction with foreign keys off, then sets the version).
 --
--- accounts gains the 'member' role and an e-mail column. SQLite cannot change
--- a CHECK constraint in place, so the table is rebuilt (SQLite's documented
--- procedure); nothing refers to accounts, so ids stay as they are.
+-- accounts gains the 'member' role, an e-mail column and a groups column.
+-- SQLite cannot change a CHECK constraint in place, so the table is rebuilt
+-- (SQLite's documented procedure); nothing refers to accounts, so ids stay as
+-- they are.
 
 ALTER TABLE accounts RENAME TO accounts_v1;
 
@@ -16,11 +17,14 @@ CREATE TABLE accounts
  password_hash TEXT NOT NULL, -- argon2id, PHC string format
  disabled INTEGER NOT NULL DEFAULT 0, -- 0 or 1
  created_at REAL NOT NULL, -- seconds since the epoch
+ -- The account's groups: a JSON array of names (policy allowlists may name
+ -- them), as relay/accounts.py parse_groups checks them.
+ groups TEXT NOT NULL DEFAULT '[]' CHECK(json_valid(groups) AND json_type(groups) = 'array'),
  email TEXT -- optional; join allowlists may name its domain
 );
 
-INSERT INTO accounts (id, name, role, password_hash, disabled, created_at, email)
- SELECT id, name, role, password_hash, disabled, created_at, NULL FROM accounts_v1;
+INSERT INTO accounts (id, name, role, password_hash, disabled, created_at, groups, email)
+ SELECT id, name, role, password_hash, disabled, created_at, '[]', NULL FROM accounts_v1;
 
 DROP TABLE accounts_v1;
 
