@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests import scenes
@@ -218,6 +219,50 @@ def test_where_policy_admits_only_accounts_the_page_signs_in_first(
     page.click("#join-button")
     wait_for_picture(page)
     np.testing.assert_array_equal(canvas_rgb(page), picture)
+
+
+def test_lossy_where_policy_allows_photo_tiles_go_jpeg_and_text_stays_exact(
+    procs: Processes, display: str, page: Page, tmp_path: Path
+) -> None:
+    relay = procs.relay
+    policy = relay.admin("policy", "set", "-", stdin_text='{"features": {"lossy": true}}')
+    assert policy.returncode == 0, policy.stderr
+    revision = int(policy.stdout.split("revision ")[1].split()[0])
+    wait_until(lambda: relay.health()["policy_revision"] == revision, what="policy in force")
+    picture = scenes.desktop_picture(*SCREEN, seed=56)
+    scenes.show(display, picture, tmp_path / "a.png")
+    host, started = host_session(procs, "--lossy")
+    assert host.wait_for("encoding")["lossy"] is True
+    viewer = procs.join(started["link"], "--save", str(tmp_path / "out"))
+    viewer.wait_for("frame")
+    page.goto(started["link"])
+    wait_for_picture(page)
+    time.sleep(1.0)
+    viewer.drain()
+    # A photo-like change: noise over a 400x256 area.
+    changed = picture.copy()
+    photo = (slice(400, 656), slice(700, 1100))
+    changed[photo] = np.random.default_rng(7).integers(0, 256, (256, 400, 3), dtype=np.uint8)
+    scenes.show(display, changed, tmp_path / "b.png")
+    delta = viewer.wait_for("frame")
+    assert delta["jpeg"] > 0
+    time.sleep(1.0)
+    python = np.asarray(
+        Image.open(sorted((tmp_path / "out").glob("frame-*.png"))[-1]).convert("RGB")
+    )
+    browser = canvas_rgb(page)
+    outside = np.ones(changed.shape[:2], dtype=bool)
+    outside[photo] = False
+    left, top, width, height = scenes.CANARY_BOX  # the desktop's own noise block
+    outside[top : top + height, left : left + width] = False
+    # Text and everything else: lossless in both viewers.
+    np.testing.assert_array_equal(python[outside], changed[outside])
+    np.testing.assert_array_equal(browser[outside], changed[outside])
+    # The photo area: close to the original, and the two decoders agree closely.
+    error = python[photo].astype(np.int16) - changed[photo]
+    psnr = 10 * np.log10(255**2 / np.mean(error.astype(np.float64) ** 2))
+    assert psnr > 10, psnr  # white noise is JPEG's worst case
+    assert np.abs(browser[photo].astype(np.int16) - python[photo]).mean() < 3
 
 
 @pytest.fixture
