@@ -40,7 +40,7 @@ from benchmarks.e2e_report import distribution
 from benchmarks.eventproc import working_directory
 from tests import scenes
 from tests.browser import launch
-from tests.procs import Relay
+from tests.procs import Relay, running_relay
 from tests.xvfb import running_xvfb
 
 SCREEN: Final = (1920, 1080)
@@ -87,53 +87,50 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         report["machine"] = {"platform": platform.platform(), "python": sys.version.split()[0],
                              "chromium": chromium.version}  # fmt: skip
         launcher = Launcher(display, workdir)
-        relay = Relay(workdir / "relay")
-        relay.add_organizer()
-        relay.start()
-        try:
-            with launcher.hosted(relay, join_args(relay)) as (_host, viewer, started):
-                link = str(started["link"])
-                page = chromium.new_page(viewport={"width": 1920, "height": 1200})
-                page.goto(link)
-                page.wait_for_selector("body[data-state=watching]", timeout=30_000)
-                time.sleep(1.0)
-                keyframes_b: list[dict[str, float]] = []
-                keyframes_p: list[dict[str, Any]] = []
-                for scene, rate in SCENES.items():
-                    player = launcher.start(
-                        f"scene-{scene}", ["-m", "benchmarks.scene", scene, "--rate", str(rate)]
-                    )
-                    try:
-                        player.wait_for("ready")
-                        time.sleep(args.warmup)
-                        page_updates(page)
-                        viewer.drain()
-                        time.sleep(args.seconds)
-                        browser = page_updates(page)
-                        python = [e for e in viewer.drain() if e.get("event") == "frame"]
-                    finally:
-                        player.stop()
-                    keyframes_b += [u for u in browser if u["keyframe"]]
-                    keyframes_p += [e for e in python if e["keyframe"]]
-                    report["scenes"][scene] = summarize(
-                        [u for u in browser if not u["keyframe"]],
-                        [e for e in python if not e["keyframe"]],
-                    )
-                    time.sleep(0.5)
-                # Key frames: each new member's admission makes the host send one to all.
-                page_updates(page)
-                viewer.drain()
-                for _ in range(args.keyframes):
-                    with session_member(launcher, relay, link):
-                        pass
-                    time.sleep(0.3)
-                keyframes_b += [u for u in page_updates(page) if u["keyframe"]]
-                keyframes_p += [e for e in viewer.drain() if e.get("event") == "frame"
-                                and e["keyframe"]]  # fmt: skip
-                report["scenes"]["key frame"] = summarize(keyframes_b, keyframes_p)
-                page.close()
-        finally:
-            relay.stop()
+        with (
+            running_relay(workdir / "relay") as relay,
+            launcher.hosted(relay, join_args(relay)) as (_host, viewer, started),
+        ):
+            link = str(started["link"])
+            page = chromium.new_page(viewport={"width": 1920, "height": 1200})
+            page.goto(link)
+            page.wait_for_selector("body[data-state=watching]", timeout=30_000)
+            time.sleep(1.0)
+            keyframes_b: list[dict[str, float]] = []
+            keyframes_p: list[dict[str, Any]] = []
+            for scene, rate in SCENES.items():
+                player = launcher.start(
+                    f"scene-{scene}", ["-m", "benchmarks.scene", scene, "--rate", str(rate)]
+                )
+                try:
+                    player.wait_for("ready")
+                    time.sleep(args.warmup)
+                    page_updates(page)
+                    viewer.drain()
+                    time.sleep(args.seconds)
+                    browser = page_updates(page)
+                    python = [e for e in viewer.drain() if e.get("event") == "frame"]
+                finally:
+                    player.stop()
+                keyframes_b += [u for u in browser if u["keyframe"]]
+                keyframes_p += [e for e in python if e["keyframe"]]
+                report["scenes"][scene] = summarize(
+                    [u for u in browser if not u["keyframe"]],
+                    [e for e in python if not e["keyframe"]],
+                )
+                time.sleep(0.5)
+            # Key frames: each new member's admission makes the host send one to all.
+            page_updates(page)
+            viewer.drain()
+            for _ in range(args.keyframes):
+                with session_member(launcher, relay, link):
+                    pass
+                time.sleep(0.3)
+            keyframes_b += [u for u in page_updates(page) if u["keyframe"]]
+            keyframes_p += [e for e in viewer.drain() if e.get("event") == "frame"
+                            and e["keyframe"]]  # fmt: skip
+            report["scenes"]["key frame"] = summarize(keyframes_b, keyframes_p)
+            page.close()
     return report
 
 

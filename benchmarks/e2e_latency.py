@@ -67,7 +67,7 @@ from benchmarks.eventproc import (
 )
 from protocol.wire import SESSION_ID_MAX, SESSION_ID_MIN
 from tests import scenes
-from tests.procs import ORGANIZER, ORGANIZER_PASSWORD, Relay
+from tests.procs import ORGANIZER, ORGANIZER_PASSWORD, Relay, running_relay
 from tests.xvfb import running_xvfb
 
 SCREEN: Final = (1920, 1080)
@@ -362,10 +362,7 @@ def measure_all(settings: Settings, workdir: Path) -> list[Window]:
     with running_xvfb(*SCREEN) as display:
         scenes.show(display, scenes.desktop_picture(*SCREEN, BACKGROUND_SEED), workdir / "bg.png")
         launcher = Launcher(display, workdir)
-        relay = Relay(workdir)
-        relay.add_organizer()
-        relay.start()
-        try:
+        with running_relay(workdir) as relay:
             for round_ in range(1, settings.rounds + 1):
                 for path in PATHS:
                     with open_pipeline(path, launcher, relay, settings.fps) as pipeline:
@@ -373,8 +370,6 @@ def measure_all(settings: Settings, workdir: Path) -> list[Window]:
                             windows += measure_scene(
                                 pipeline, launcher, scene, settings, round_, allowance
                             )
-        finally:
-            relay.stop()
     return windows
 
 

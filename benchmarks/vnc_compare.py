@@ -51,7 +51,7 @@ from benchmarks.e2e_latency import MACHINE, STOLEN, Launcher, cpu_snapshot
 from benchmarks.e2e_report import Figures, distribution, median
 from benchmarks.eventproc import Event, EventProcess, working_directory
 from tests import scenes
-from tests.procs import Relay, free_port
+from tests.procs import Relay, free_port, running_relay
 from tests.xvfb import running_xvfb
 
 SCREEN: Final = (1920, 1080)
@@ -252,10 +252,7 @@ def measure_all(
     with running_xvfb(*SCREEN) as display:
         scenes.show(display, scenes.desktop_picture(*SCREEN, BACKGROUND_SEED), workdir / "bg.png")
         launcher = Launcher(display, workdir)
-        relay = Relay(workdir)
-        relay.add_organizer()
-        relay.start()
-        try:
+        with running_relay(workdir) as relay:
             for round_ in range(1, args.repeat + 1):
                 systems: list[Any] = [None, *variants]
                 for variant in systems:
@@ -267,8 +264,6 @@ def measure_all(
                     with watching as watcher:
                         for name in names:
                             windows.append(quietest(watcher, launcher, name, args, round_))
-        finally:
-            relay.stop()
     return windows
 
 
