@@ -24,6 +24,7 @@ from tests import scenes
 from tests.conftest import SCREEN
 from tests.procs import JsonProcess, Processes, Relay
 from tests.test_e2e_control import Target, wait_until
+from tests.test_e2e_policy import add_member, set_policy
 
 pytestmark = pytest.mark.e2e
 
@@ -194,13 +195,8 @@ def test_where_policy_admits_only_accounts_the_page_signs_in_first(
     picture = scenes.desktop_picture(*SCREEN, seed=55)
     scenes.show(display, picture, tmp_path / "scene.png")
     relay = procs.relay
-    policy = relay.admin("policy", "set", "-", stdin_text='{"join": {"who": "signed_in"}}')
-    assert policy.returncode == 0, policy.stderr
-    revision = int(policy.stdout.split("revision ")[1].split()[0])
-    wait_until(lambda: relay.health()["policy_revision"] == revision, what="policy in force")
-    added = relay.admin("user", "add", "carol", "--role", "member", "--password-stdin",
-                        stdin_text="plum orchard 42 walnut\n")  # fmt: skip
-    assert added.returncode == 0, added.stderr
+    set_policy(relay, {"join": {"who": "signed_in"}})
+    user, password = add_member(relay, "carol")
     _host, started = host_session(procs)
     page.goto(started["link"])
     # Without an account the relay refuses, in its own words, and the page
@@ -209,13 +205,13 @@ def test_where_policy_admits_only_accounts_the_page_signs_in_first(
     page.click("#retry-button")
     expect(page.locator("#account-box")).to_have_attribute("open", "")
     expect(page.locator("#password")).to_be_hidden()
-    page.fill("#account-user", "carol")
+    page.fill("#account-user", user)
     page.fill("#account-password", "wrong password for carol")
     page.click("#join-button")
     expect(page.locator("#error-title")).to_have_text("Could not sign in", timeout=20_000)
     page.click("#retry-button")
-    page.fill("#account-user", "carol")
-    page.fill("#account-password", "plum orchard 42 walnut")
+    page.fill("#account-user", user)
+    page.fill("#account-password", password)
     page.click("#join-button")
     wait_for_picture(page)
     np.testing.assert_array_equal(canvas_rgb(page), picture)
@@ -224,11 +220,7 @@ def test_where_policy_admits_only_accounts_the_page_signs_in_first(
 def test_lossy_where_policy_allows_photo_tiles_go_jpeg_and_text_stays_exact(
     procs: Processes, display: str, page: Page, tmp_path: Path
 ) -> None:
-    relay = procs.relay
-    policy = relay.admin("policy", "set", "-", stdin_text='{"features": {"lossy": true}}')
-    assert policy.returncode == 0, policy.stderr
-    revision = int(policy.stdout.split("revision ")[1].split()[0])
-    wait_until(lambda: relay.health()["policy_revision"] == revision, what="policy in force")
+    set_policy(procs.relay, {"features": {"lossy": True}})
     picture = scenes.desktop_picture(*SCREEN, seed=56)
     scenes.show(display, picture, tmp_path / "a.png")
     host, started = host_session(procs, "--lossy")
