@@ -29,10 +29,15 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
+# The Python packages, reinstalled only when pyproject.toml changed (the
+# stamp holds the copy last installed from).
 # (Some machines' pip configuration names find-links folders that do not
 # exist; pip warns about each on every run. Those lines are dropped.)
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' \
-  2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+if ! cmp -s pyproject.toml .venv/.screenrelay-pyproject; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' \
+    2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+  cp pyproject.toml .venv/.screenrelay-pyproject
+fi
 
 # The browser client (viewer_app/web): npm packages from the lockfile, then one
 # bundle the relay serves. Reinstalled only when the lockfile changed.
