@@ -162,18 +162,20 @@ class Launcher:
         *,
         fps: float | None = None,
         kind: str = "viewer",
+        host_args: Sequence[str] = (),
     ) -> Iterator[tuple[EventProcess, EventProcess, Event]]:
         """A real ``host --share --json`` and one viewer through ``relay``,
         past the viewer's first picture: (host, viewer, session_started).
 
         ``viewer(session_id)``: the viewer's arguments after ``python``; it
-        reads the session password from stdin.
+        reads the session password from stdin. ``host_args``: more options
+        for the host.
         """
         rate = [] if fps is None else ["--fps", str(fps)]
         host = self.start(
             "host",
             ["-m", "relay", "host", "--relay", relay.url, "--user", ORGANIZER,
-             "--password-stdin", "--share", "--json", *rate],
+             "--password-stdin", "--share", "--json", *rate, *host_args],
             stdin_text=ORGANIZER_PASSWORD + "\n",
         )  # fmt: skip
         joined: EventProcess | None = None

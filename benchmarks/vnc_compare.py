@@ -8,6 +8,9 @@ system watches the same scenes (``benchmarks.scene``), one system at a time:
 - screenrelay: the real relay, ``screenrelay host --share --json`` and
   ``benchmarks.stamp_viewer`` (the product's ``join --no-window --json``
   viewer plus a hook that reads the time stamp from each decoded picture);
+  then "screenrelay lossy": the same with ``host --lossy`` under a policy
+  that allows it (photo-like areas as JPEG, text still exact), the peer of
+  x11vnc's Tight JPEG;
 - x11vnc (Debian's) on the same display, watched by ``benchmarks.rfb_client``
   (one incremental update request always outstanding), once per encoding in
   ``VARIANTS``; x11vnc runs only while its client does.
@@ -67,6 +70,8 @@ SCENE_RATES: Final = {
 }
 BACKGROUND_SEED: Final = 1
 SCREENRELAY: Final = "screenrelay"
+#: The same host with ``--lossy``, under a policy with ``features.lossy``.
+SCREENRELAY_LOSSY: Final = "screenrelay lossy"
 #: x11vnc as Debian runs it, plus what this benchmark needs: one private
 #: display, no password, loopback only, no pixel cache (it would make the
 #: framebuffer taller than the screen).
@@ -114,15 +119,26 @@ class Watcher:
     pids: dict[str, int]
 
 
+def ours(system: str) -> bool:
+    """Whether ``system`` is screenrelay (lossless or lossy), not x11vnc."""
+    return system in (SCREENRELAY, SCREENRELAY_LOSSY)
+
+
 @contextlib.contextmanager
-def screenrelay(launcher: Launcher, relay: Relay, fps: float) -> Iterator[Watcher]:
+def screenrelay(
+    launcher: Launcher, relay: Relay, fps: float, *, lossy: bool = False
+) -> Iterator[Watcher]:
     def stamp_viewer(session_id: str) -> list[str]:
         return ["-m", "benchmarks.stamp_viewer", session_id, "--relay", relay.url]
 
-    with launcher.hosted(relay, stamp_viewer, fps=fps, kind="stamp-viewer") as (host, viewer, _):
+    relay.set_policy({"features": {"lossy": lossy}})
+    hosted = launcher.hosted(
+        relay, stamp_viewer, fps=fps, kind="stamp-viewer", host_args=["--lossy"] if lossy else []
+    )
+    with hosted as (host, viewer, _):
         assert relay.proc is not None
         pids = {"server": host.pid, "viewer": viewer.pid, "relay": relay.proc.pid}
-        yield Watcher(SCREENRELAY, host, viewer, pids)
+        yield Watcher(SCREENRELAY_LOSSY if lossy else SCREENRELAY, host, viewer, pids)
 
 
 def wait_listening(port: int, server: EventProcess) -> None:
@@ -186,7 +202,7 @@ def measure_window(
     cpu = {role: after[role] - before[role] for role in before}
     machine, stolen = cpu.pop(MACHINE), cpu.pop(STOLEN)
     noise = (max(0.0, machine - sum(cpu.values())) + stolen) / elapsed
-    if watcher.system == SCREENRELAY:
+    if ours(watcher.system):
         updates = [e for e in named(viewed, "frame") if not e["keyframe"]]
         stamps = named(viewed, "stamp")
         sent = len(named(served, "frame_sent"))
@@ -254,11 +270,11 @@ def measure_all(
         launcher = Launcher(display, workdir)
         with running_relay(workdir) as relay:
             for round_ in range(1, args.repeat + 1):
-                systems: list[Any] = [None, *variants]
+                systems: list[Any] = [SCREENRELAY, SCREENRELAY_LOSSY, *variants]
                 for variant in systems:
                     watching = (
-                        screenrelay(launcher, relay, args.fps)
-                        if variant is None
+                        screenrelay(launcher, relay, args.fps, lossy=variant == SCREENRELAY_LOSSY)
+                        if isinstance(variant, str)
                         else x11vnc(launcher, variant, binary)
                     )
                     with watching as watcher:
@@ -313,9 +329,10 @@ def compare(windows: Sequence[Figures], names: Sequence[str]) -> Figures:
     result: Figures = {}
     for scene in names:
         rows = [w for w in windows if w["scene"] == scene]
-        ours = [w for w in rows if w["system"] == SCREENRELAY]
-        theirs = [w for w in rows if w["system"] != SCREENRELAY]
-        if not ours or not theirs:
+        lossless = [w for w in rows if w["system"] == SCREENRELAY]
+        lossy = [w for w in rows if w["system"] == SCREENRELAY_LOSSY]
+        theirs = [w for w in rows if not ours(w["system"])]
+        if not lossless or not lossy or not theirs:
             continue
 
         def mean_of(ws: list[Figures]) -> float:
@@ -326,18 +343,20 @@ def compare(windows: Sequence[Figures], names: Sequence[str]) -> Figures:
 
         systems = sorted({w["system"] for w in theirs})
         by_bytes = min(systems, key=lambda s: mean_of(pooled(theirs, s, scene)))
-        lossless = [s for s in systems if "jpeg" not in s]
-        by_lossless = min(lossless, key=lambda s: mean_of(pooled(theirs, s, scene)))
+        their_lossless = [s for s in systems if "jpeg" not in s]
+        by_lossless = min(their_lossless, key=lambda s: mean_of(pooled(theirs, s, scene)))
         by_latency = min(systems, key=lambda s: stamp_median(pooled(theirs, s, scene)))
         result[scene] = {
-            "screenrelay_bytes_per_picture": round(mean_of(ours)),
+            "screenrelay_bytes_per_picture": round(mean_of(lossless)),
+            "screenrelay_lossy_bytes_per_picture": round(mean_of(lossy)),
             "x11vnc_fewest_bytes": by_bytes,
             "x11vnc_fewest_bytes_per_picture": round(mean_of(pooled(theirs, by_bytes, scene))),
             "x11vnc_fewest_lossless": by_lossless,
             "x11vnc_fewest_lossless_bytes_per_picture": round(
                 mean_of(pooled(theirs, by_lossless, scene))
             ),
-            "screenrelay_stamp_median_ms": round(stamp_median(ours), 2),
+            "screenrelay_stamp_median_ms": round(stamp_median(lossless), 2),
+            "screenrelay_lossy_stamp_median_ms": round(stamp_median(lossy), 2),
             "x11vnc_lowest_latency": by_latency,
             "x11vnc_lowest_stamp_median_ms": round(
                 stamp_median(pooled(theirs, by_latency, scene)), 2
@@ -358,8 +377,8 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 COMPARISON_HEADER: Final = (
-    "scene", "screenrelay B/picture", "x11vnc fewest B/picture", "lossless",
-    "screenrelay stamp med", "x11vnc lowest stamp med",
+    "scene", "screenrelay B/picture", "lossy", "x11vnc fewest B/picture", "lossless",
+    "screenrelay stamp med", "lossy", "x11vnc lowest stamp med",
 )  # fmt: skip
 
 
@@ -384,10 +403,11 @@ def format_report(report: Figures) -> str:
         ])  # fmt: skip
     comparison = [
         [scene, _num(c["screenrelay_bytes_per_picture"], 0),
+         _num(c["screenrelay_lossy_bytes_per_picture"], 0),
          f"{_num(c['x11vnc_fewest_bytes_per_picture'], 0)} ({c['x11vnc_fewest_bytes']})",
          f"{_num(c['x11vnc_fewest_lossless_bytes_per_picture'], 0)} "
          f"({c['x11vnc_fewest_lossless']})",
-         _num(c["screenrelay_stamp_median_ms"]),
+         _num(c["screenrelay_stamp_median_ms"]), _num(c["screenrelay_lossy_stamp_median_ms"]),
          f"{_num(c['x11vnc_lowest_stamp_median_ms'])} ({c['x11vnc_lowest_latency']})"]
         for scene, c in report["comparison"].items()
     ]  # fmt: skip

@@ -160,8 +160,6 @@ class Relay:
         args: tuple[str, ...] = (),
     ) -> None:
         self.workdir = workdir
-        #: More options for ``screenrelay relay``.
-        self.args = args
         self.tls = tls
         #: More arguments for ``screenrelay relay``.
         self.args = args
@@ -190,6 +188,19 @@ class Relay:
             timeout=60,
             check=False,
         )
+
+    def set_policy(self, document: dict[str, Any], timeout: float = 15.0) -> int:
+        """``screenrelay admin policy set -``; a running relay has it in force
+        when this returns. The new revision."""
+        done = self.admin("policy", "set", "-", stdin_text=json.dumps(document))
+        assert done.returncode == 0, done.stdout + done.stderr
+        revision = int(done.stdout.split("revision ")[1].split()[0])
+        if self.proc is not None and self.proc.poll() is None:
+            deadline = time.monotonic() + timeout
+            while self.health()["policy_revision"] != revision:
+                assert time.monotonic() < deadline, f"policy revision {revision} not in force"
+                time.sleep(0.05)
+        return revision
 
     def add_organizer(self, name: str = ORGANIZER, password: str = ORGANIZER_PASSWORD) -> None:
         done = self.admin(

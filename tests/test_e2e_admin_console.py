@@ -341,10 +341,7 @@ def test_account_groups_are_shown_and_edited_in_the_console(
     assert f"{ORGANIZER}\torganizer\tenabled\thosts" in listing
     assert "olga\torganizer\tenabled\thosts,EMEA" in listing
     # The relay enforces a group allowlist with the groups set here.
-    set_policy = procs.relay.admin("policy", "set", "-", stdin_text=json.dumps(
-        {"organize": {"who": "allowlist", "groups": ["hosts"]}}))  # fmt: skip
-    assert set_policy.returncode == 0
-    wait_until(lambda: procs.relay.health()["policy_revision"] == 1, what="policy in force")
+    assert procs.relay.set_policy({"organize": {"who": "allowlist", "groups": ["hosts"]}}) == 1
     assert host_sign_in(procs, ORGANIZER, ORGANIZER_PASSWORD)["event"] == "session_started"
     rows = [(r["actor"], r["action"], r["detail"].get("groups"), r["detail"].get("via"))
             for r in audit_rows(procs.relay) if r["detail"].get("account") in ("olga", ORGANIZER)

@@ -24,7 +24,7 @@ from tests import scenes
 from tests.conftest import SCREEN
 from tests.procs import JsonProcess, Processes, Relay
 from tests.test_e2e_control import Target, wait_until
-from tests.test_e2e_policy import add_member, set_policy
+from tests.test_e2e_policy import add_member
 
 pytestmark = pytest.mark.e2e
 
@@ -195,7 +195,7 @@ def test_where_policy_admits_only_accounts_the_page_signs_in_first(
     picture = scenes.desktop_picture(*SCREEN, seed=55)
     scenes.show(display, picture, tmp_path / "scene.png")
     relay = procs.relay
-    set_policy(relay, {"join": {"who": "signed_in"}})
+    relay.set_policy({"join": {"who": "signed_in"}})
     user, password = add_member(relay, "carol")
     _host, started = host_session(procs)
     page.goto(started["link"])
@@ -220,7 +220,7 @@ def test_where_policy_admits_only_accounts_the_page_signs_in_first(
 def test_lossy_where_policy_allows_photo_tiles_go_jpeg_and_text_stays_exact(
     procs: Processes, display: str, page: Page, tmp_path: Path
 ) -> None:
-    set_policy(procs.relay, {"features": {"lossy": True}})
+    procs.relay.set_policy({"features": {"lossy": True}})
     picture = scenes.desktop_picture(*SCREEN, seed=56)
     scenes.show(display, picture, tmp_path / "a.png")
     host, started = host_session(procs, "--lossy")

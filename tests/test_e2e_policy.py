@@ -42,15 +42,6 @@ def participant_display(tmp_path: Path) -> Iterator[str]:
         yield name
 
 
-def set_policy(relay: Relay, document: dict[str, Any]) -> None:
-    """``screenrelay admin policy set -``, then wait until the relay has it in force."""
-    done = relay.admin("policy", "set", "-", stdin_text=json.dumps(document))
-    assert done.returncode == 0, done.stdout + done.stderr
-    revision = int(done.stdout.split("revision ")[1].split()[0])
-    if relay.proc is not None and relay.proc.poll() is None:
-        wait_until(lambda: relay.health()["policy_revision"] == revision, what="policy in force")
-
-
 def add_member(relay: Relay, name: str, email: str | None = None, *groups: str) -> tuple[str, str]:
     args = ["user", "add", name, "--role", "member", "--password-stdin"]
     if email is not None:
@@ -160,7 +151,7 @@ def welcome_policy(relay: Relay) -> dict[str, Any]:
 def test_welcome_says_whether_lossy_tiles_are_allowed(relay: Relay) -> None:
     policy = welcome_policy(relay)
     assert policy["lossy"] is False and policy["revision"] == 0  # lossless by default
-    set_policy(relay, {"features": {"lossy": True}})
+    relay.set_policy({"features": {"lossy": True}})
     policy = welcome_policy(relay)
     assert policy["lossy"] is True and policy["revision"] == 1
     assert relay.admin("policy", "reset").returncode == 0
@@ -172,7 +163,7 @@ def test_remote_control_banned_ends_control_in_force_and_refuses_requests(
 ) -> None:
     host, viewer = session_with_controller(procs)
     grant(host, viewer)
-    set_policy(relay, {"features": {"remote_control": False}})
+    relay.set_policy({"features": {"remote_control": False}})
     # The relay ended the grant at once and told everyone why; the host's
     # gate closed on it.
     ended = viewer.wait_for("control")
@@ -197,7 +188,7 @@ def test_a_request_made_under_an_old_welcome_is_refused_by_the_relay(
     procs: Processes, relay: Relay
 ) -> None:
     host, viewer = session_with_controller(procs)
-    set_policy(relay, {"features": {"remote_control": False}})
+    relay.set_policy({"features": {"remote_control": False}})
     viewer.write_line('{"cmd": "request_control"}')  # Welcome said allowed
     state = viewer.wait_for("control")
     assert state["reason"] == "policy" and state["mine"] is False
@@ -214,7 +205,7 @@ def test_participants_presenting_banned_takes_the_role_back_and_refuses_asks(
         procs, display, tmp_path, participant_display
     )
     host.drain()
-    set_policy(relay, {"features": {"participants_present": False}})
+    relay.set_policy({"features": {"participants_present": False}})
     changed = participant.wait_for("presenter_changed")
     assert changed["reason"] == "policy" and changed["presenter"] == 0
     assert host.wait_for("presenter_changed")["reason"] == "policy"
@@ -234,7 +225,7 @@ def test_a_present_request_under_an_old_welcome_is_refused_by_the_relay(
     viewer = procs.join(started["session_id"], "--no-window", "--commands",
                         password=started["password"], keep_stdin=True)  # fmt: skip
     member = viewer.wait_for("joined")["member_id"]
-    set_policy(relay, {"features": {"participants_present": False}})
+    relay.set_policy({"features": {"participants_present": False}})
     host.write_line(f"present {member}")
     refused = host.wait_for("presenter_changed")
     assert refused["reason"] == "policy" and refused["subject"] == member
@@ -249,7 +240,7 @@ def test_choosing_the_session_id_where_policy_allows_and_not_where_it_does_not(
 ) -> None:
     _host, started = session(procs, display, tmp_path, "--session-id", "314 159 265")
     assert started["session_id"] == "314159265"
-    set_policy(relay, {"features": {"custom_session_id": False}})
+    relay.set_policy({"features": {"custom_session_id": False}})
     refused = procs.host("--session-id", "271828182")
     error = refused_error(refused)
     assert error["message"] == "Choosing the session ID is disabled by this relay's policy."
@@ -262,7 +253,7 @@ def test_a_chosen_session_password_is_refused_when_forbidden_or_weak(
     procs: Processes, relay: Relay, display: str, tmp_path: Path
 ) -> None:
     strong = "plum-velvet-orbit-canyon-7"
-    set_policy(relay, {"sessions": {"min_password_bits": 100}})
+    relay.set_policy({"sessions": {"min_password_bits": 100}})
     weak = procs.host("--session-password-stdin", more_stdin="tiny-pw\n")
     message = refused_error(weak)["message"]
     assert "too weak" in message and "at least 100" in message
@@ -272,7 +263,7 @@ def test_a_chosen_session_password_is_refused_when_forbidden_or_weak(
     assert started["password"] == strong
     viewer = procs.join(started["session_id"], "--no-window", "--frames", "1", password=strong)
     viewer.wait_for("frame")
-    set_policy(relay, {"features": {"custom_password": False}})
+    relay.set_policy({"features": {"custom_password": False}})
     forbidden = procs.host("--session-password-stdin", more_stdin=strong + "\n")
     assert "Choosing the session password is disabled" in refused_error(forbidden)["message"]
 
@@ -283,7 +274,7 @@ def test_a_chosen_session_password_is_refused_when_forbidden_or_weak(
 def test_max_participants_refuses_new_joins_and_lowering_it_keeps_those_in(
     procs: Processes, relay: Relay, display: str, tmp_path: Path
 ) -> None:
-    set_policy(relay, {"sessions": {"max_participants": 2}})
+    relay.set_policy({"sessions": {"max_participants": 2}})
     _host, started = session(procs, display, tmp_path)
     first, second = (
         procs.join(started["session_id"], "--no-window", password=started["password"])
@@ -295,7 +286,7 @@ def test_max_participants_refuses_new_joins_and_lowering_it_keeps_those_in(
     error = refused_error(third)
     assert error["code"] == "not_allowed"
     assert "The session is full: this relay's policy allows at most 2" in error["message"]
-    set_policy(relay, {"sessions": {"max_participants": 1}})
+    relay.set_policy({"sessions": {"max_participants": 1}})
     fourth = procs.join(started["session_id"], "--no-window", password=started["password"])
     assert "at most 1 participants" in refused_error(fourth)["message"]
     time.sleep(1.0)  # those admitted stay in
@@ -308,7 +299,7 @@ def test_max_participants_refuses_new_joins_and_lowering_it_keeps_those_in(
 def test_the_relay_ends_a_session_at_its_longest_time(
     procs: Processes, relay: Relay, display: str, tmp_path: Path
 ) -> None:
-    set_policy(relay, {"sessions": {"max_duration_seconds": 4}})
+    relay.set_policy({"sessions": {"max_duration_seconds": 4}})
     host, started = session(procs, display, tmp_path)
     viewer = procs.join(started["session_id"], "--no-window", password=started["password"])
     viewer.wait_for("frame")
@@ -320,7 +311,7 @@ def test_the_relay_ends_a_session_at_its_longest_time(
 
 
 def test_the_relay_ends_an_idle_session(procs: Processes, relay: Relay) -> None:
-    set_policy(relay, {"sessions": {"idle_timeout_seconds": 2}})
+    relay.set_policy({"sessions": {"idle_timeout_seconds": 2}})
     host = procs.host()  # shares nothing, nobody joins: idle
     host.wait_for("session_started")
     started_at = time.monotonic()
@@ -336,7 +327,7 @@ def test_the_relay_ends_an_idle_session(procs: Processes, relay: Relay) -> None:
 def test_a_busy_session_is_not_idle(
     procs: Processes, relay: Relay, display: str, tmp_path: Path
 ) -> None:
-    set_policy(relay, {"sessions": {"idle_timeout_seconds": 2}})
+    relay.set_policy({"sessions": {"idle_timeout_seconds": 2}})
     animator = scenes.start_animator(display, (400, 200, 320, 240), fps=10)
     try:
         host, started = session(procs, display, tmp_path)
@@ -370,19 +361,19 @@ def test_clients_outside_the_allowed_versions_are_refused_at_hello(
 ) -> None:
     procs = Processes(open_relay, display, tmp_path)
     try:
-        set_policy(open_relay, {"client_versions": {"min": "0.2.0"}})
+        open_relay.set_policy({"client_versions": {"min": "0.2.0"}})
         old = procs.host()
         error = refused_error(old)
         assert error["code"] == "version_refused"
         assert error["message"].startswith("This relay requires screenrelay 0.2.0 or newer")
         assert "this client is 0.1.0" in error["message"]
         assert old.events_named("session_started") == []
-        set_policy(open_relay, {"client_versions": {"min": "0.0.5", "max": "0.0.9"}})
+        open_relay.set_policy({"client_versions": {"min": "0.0.5", "max": "0.0.9"}})
         new = procs.join("123456789", "--no-window", password="whatever-it-is")
         error = refused_error(new)
         assert error["code"] == "version_refused"
         assert error["message"].startswith("This relay requires screenrelay 0.0.5 to 0.0.9")
-        set_policy(open_relay, {"client_versions": {"min": "0.1.0", "max": "0.1.0"}})
+        open_relay.set_policy({"client_versions": {"min": "0.1.0", "max": "0.1.0"}})
         fine = procs.host()
         fine.wait_for("session_started")
         assert refusals(open_relay, "client_versions", 2).count("client_versions") == 2
@@ -394,11 +385,11 @@ def test_clients_outside_the_allowed_versions_are_refused_at_hello(
 
 
 def test_only_allowlisted_accounts_organize(procs: Processes, relay: Relay) -> None:
-    set_policy(relay, {"organize": {"who": "allowlist", "accounts": ["somebody-else"]}})
+    relay.set_policy({"organize": {"who": "allowlist", "accounts": ["somebody-else"]}})
     refused = procs.host()
     error = refused_error(refused)
     assert error["message"] == "This relay's policy lets only the accounts it names start sessions."
-    set_policy(relay, {"organize": {"who": "allowlist", "accounts": ["ALICE"]}})
+    relay.set_policy({"organize": {"who": "allowlist", "accounts": ["ALICE"]}})
     procs.host().wait_for("session_started")
     assert "organize.accounts" in refusals(relay, "organize.accounts")
 
@@ -416,7 +407,7 @@ def test_member_accounts_never_organize(procs: Processes, relay: Relay) -> None:
 def test_signed_in_accounts_only(
     procs: Processes, relay: Relay, display: str, tmp_path: Path
 ) -> None:
-    set_policy(relay, {"join": {"who": "signed_in"}})
+    relay.set_policy({"join": {"who": "signed_in"}})
     _host, started = session(procs, display, tmp_path)
     anonymous = procs.join(started["session_id"], "--no-window", password=started["password"])
     error = refused_error(anonymous)
@@ -441,8 +432,7 @@ def test_allowlist_of_accounts_and_email_domains(
     carol = add_member(relay, "carol")
     dave = add_member(relay, "dave", "dave@example.com")
     erin = add_member(relay, "erin", "erin@example.org")
-    set_policy(
-        relay,
+    relay.set_policy(
         {"join": {"who": "allowlist", "accounts": ["carol"], "email_domains": ["example.com"]}},
     )
     _host, started = session(procs, display, tmp_path)
@@ -461,8 +451,8 @@ def test_organizer_allowlist_admits_members_of_named_groups(procs: Processes, re
     done = relay.admin("user", "add", "oscar", "--role", "organizer", "--group", "Hosts",
                        "--password-stdin", stdin_text=ORGANIZER_PASSWORD + "\n")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    set_policy(
-        relay, {"organize": {"who": "allowlist", "accounts": ["somebody"], "groups": ["hosts"]}}
+    relay.set_policy(
+        {"organize": {"who": "allowlist", "accounts": ["somebody"], "groups": ["hosts"]}}
     )
     procs.host(user="oscar").wait_for("session_started")  # in the group
     refused = procs.host()  # alice: neither named nor in the group
@@ -482,7 +472,7 @@ def test_join_allowlist_admits_members_of_named_groups(
 ) -> None:
     frank = add_member(relay, "frank", None, "sales")
     gina = add_member(relay, "gina", "gina@example.com", "support")
-    set_policy(relay, {"join": {"who": "allowlist", "groups": ["Sales"]}})
+    relay.set_policy({"join": {"who": "allowlist", "groups": ["Sales"]}})
     _host, started = session(procs, display, tmp_path)
     viewer = procs.join(started["link"], "--no-window", "--frames", "1", account=frank)
     viewer.wait_for("frame")
