@@ -110,12 +110,13 @@ def build_app(ctx: RelayContext) -> Starlette:
 
 
 async def _ticker(ctx: RelayContext) -> None:
-    """Every tick: a newly stored policy, admission timeouts, session limits;
-    once a day, audit retention."""
+    """Every tick: a newly stored policy, sessions of disabled organizers,
+    admission timeouts, session limits; once a day, audit retention."""
     while True:
         await anyio.sleep(ctx.config.tick_interval)
         try:
             await ctx.refresh_policy(time.time())
+            await ctx.end_disabled_organizers(time.time())
             await ctx.prune_audit(time.time())
         except DatabaseError as exc:  # the store is busy or broken: keep serving, say so
             log.error("could not read the policy or prune the audit trail: %s", exc)

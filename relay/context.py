@@ -3,6 +3,9 @@
 The policy in force is read from the store at start and again whenever its
 revision changes (``refresh_policy``, every tick: one cheap query), so a
 ``screenrelay admin policy set`` reaches a running relay within a second.
+Likewise, while sessions are live, the disabled accounts are read every tick
+(``end_disabled_organizers``): disabling an organizer, from the command line
+or the console, ends its running sessions within a second.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ from relay.store import Account, DetailValue, Store
 
 #: Seconds between two prunings of the audit trail (the policy's retention).
 PRUNE_INTERVAL: Final = 24 * 3600.0
+#: What everyone in a session sees when its organizer's account was disabled.
+ACCOUNT_DISABLED: Final = (
+    "An administrator of this relay disabled the organizer's account, so the session ended."
+)
 
 log = logging.getLogger("screenrelay.relay")
 
@@ -90,6 +97,21 @@ class RelayContext:
         policy = await anyio.to_thread.run_sync(self._read_policy, limiter=self.db_limiter)
         log.info("policy revision %d in force", self.policy_revision)
         self.directory.apply_policy(policy, now)
+
+    async def end_disabled_organizers(self, now: float) -> None:
+        """End the live sessions of organizers whose accounts an administrator
+        disabled since they signed in (called every tick; no query when no
+        session is live)."""
+        if not self.directory.sessions:
+            return
+        disabled = await anyio.to_thread.run_sync(
+            self.store.disabled_accounts, limiter=self.db_limiter
+        )
+        for session in list(self.directory.sessions.values()):
+            if session.organizer_name in disabled:
+                self.directory.end_session(
+                    session, now, reason="organizer account disabled", text=ACCOUNT_DISABLED
+                )
 
     async def prune_audit(self, now: float) -> None:
         """Drop audit rows older than the policy's retention, once a day."""

@@ -279,6 +279,10 @@ class Store(Protocol):
         """Replace an account's groups (see accounts.parse_groups). UnknownAccount if none."""
         ...
 
+    def disabled_accounts(self) -> frozenset[str]:
+        """The names of every disabled account."""
+        ...
+
 
 def canonical_json(value: object) -> str:
     """The one JSON text of ``value``: sorted keys, no spaces, ASCII only."""
@@ -553,6 +557,10 @@ class SqliteStore:
             )
             if cursor.rowcount != 1:
                 raise UnknownAccount(name)
+
+    def disabled_accounts(self) -> frozenset[str]:
+        rows = self._conn.execute("SELECT name FROM accounts WHERE disabled = 1").fetchall()
+        return frozenset(str(name) for (name,) in rows)
 
     def set_groups(self, name: str, groups: tuple[str, ...]) -> None:
         with self._write("could not change the account's groups"):

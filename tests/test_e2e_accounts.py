@@ -110,3 +110,26 @@ def test_failed_sign_ins_are_throttled_per_account_and_address(procs: Processes)
     ]
     assert all('"reason":"throttled"' in r["detail"] for r in refused)
     assert len(audit(relay, "--action", "sign_in_failed")) == MAX_FAILURES
+
+
+def test_disabling_an_organizer_ends_its_running_session_for_everyone(
+    procs: Processes,
+) -> None:
+    relay = procs.relay
+    host = procs.host(keep_stdin=True)
+    started = host.wait_for("session_started")
+    viewer = procs.join(started["session_id"], "--no-window", password=started["password"])
+    viewer.wait_for("joined")
+    assert relay.admin("user", "disable", ORGANIZER).returncode == 0
+    reason = (
+        "An administrator of this relay disabled the organizer's account, so the session ended."
+    )
+    assert host.wait_for("session_ended")["reason"] == reason
+    assert viewer.wait_for("session_ended")["reason"] == reason
+    deadline = time.monotonic() + 15
+    while not any(r["action"] == "session_ended" for r in audit(relay)):
+        assert time.monotonic() < deadline, "no session_ended row"
+        time.sleep(0.1)
+    (ended,) = [r for r in audit(relay) if r["action"] == "session_ended"]
+    assert (ended["actor"], ended["session_id"]) == (ORGANIZER, str(int(started["session_id"])))
+    assert "organizer account disabled" in ended["detail"]
