@@ -33,6 +33,7 @@ from protocol.sframe import (
     input_keys,
 )
 from protocol.wire import MAX_CONTROL_MESSAGE, SEALED_HEADER, Tag
+from tests.mutants import mutants
 
 SESSION = 123456789
 CONTROLLER = 3
@@ -316,12 +317,7 @@ def input_like(draw: st.DrawFn) -> bytes:
             draw(st.sampled_from([0, 0, 1, 0xFF])),
         )
         return header + draw(st.binary(max_size=60))
-    data = bytearray(_GENUINE)
-    for index, value in draw(
-        st.lists(st.tuples(st.integers(0, len(data) - 1), st.integers(0, 255)), max_size=3)
-    ):
-        data[index] = value
-    return bytes(data[: draw(st.integers(0, len(data) + 1))])
+    return draw(mutants(_GENUINE))
 
 
 @settings(max_examples=500, deadline=None)

@@ -27,6 +27,7 @@ from protocol.sframe import (
     derive_sender_keys,
 )
 from protocol.wire import FLAG_KEYFRAME, MAX_CONTROL_MESSAGE, SEALED_HEADER, Tag
+from tests.mutants import mutants
 
 SESSION = 123456789
 EPOCH = 7
@@ -312,12 +313,7 @@ def sealed_like(draw: st.DrawFn) -> bytes:
             draw(st.integers(0, 255)),
         )
         return header + draw(st.binary(max_size=100))
-    data = bytearray(_GENUINE)
-    for index, value in draw(
-        st.lists(st.tuples(st.integers(0, len(data) - 1), st.integers(0, 255)), max_size=3)
-    ):
-        data[index] = value
-    return bytes(data[: draw(st.integers(0, len(data) + 1))])
+    return draw(mutants(_GENUINE))
 
 
 @settings(max_examples=500, deadline=None)
