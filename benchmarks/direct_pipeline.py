@@ -3,10 +3,11 @@
     python -m benchmarks.direct_pipeline viewer --session N < key_hex
     python -m benchmarks.direct_pipeline host --session N --url ws://127.0.0.1:PORT < key_hex
 
-The product's own classes do the work: ``open_source`` and ``TileEncoder`` on
-a ``WorkerThread`` and ``SenderCipher`` on the host side (paced like
-``Host._share_loop``), ``messages.parse``, ``ReceiverCipher`` with an
-``EpochRing`` and ``Canvas`` on a worker thread on the viewer side (like
+The product's own classes do the work: ``open_source``, ``open_watcher``
+(whose damage goes to the encoder as a hint) and ``TileEncoder`` on a
+``WorkerThread`` and ``SenderCipher`` on the host side (ticking at
+``--fps``), ``messages.parse``, ``ReceiverCipher`` with an ``EpochRing``
+and ``Canvas`` on a worker thread on the viewer side (like
 ``RelayConnection.recv`` and ``Viewer._on_frame``). The two processes share
 one random epoch key (epoch 0, read from stdin as hex) and talk over one
 loopback WebSocket: the viewer is a ``websockets`` server, the host connects
@@ -40,6 +41,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from host_app.capture import ScreenSource, open_source
+from host_app.damage import ChangeWatcher, clip, open_watcher
 from host_app.encoder import TileEncoder
 from host_app.worker import WorkerThread
 from protocol import messages
@@ -80,11 +82,18 @@ class DirectHost:
     """Captures, encodes, seals and sends like ``Host._share_loop``, with no relay."""
 
     def __init__(
-        self, ws: ClientConnection, worker: WorkerThread, source: ScreenSource, cipher: SenderCipher
+        self,
+        ws: ClientConnection,
+        worker: WorkerThread,
+        source: ScreenSource,
+        cipher: SenderCipher,
+        watcher: ChangeWatcher,
     ) -> None:
         self._ws = ws
         self._worker = worker
         self._source = source
+        self._watcher = watcher
+        self._area = (*source.origin, *source.size)
         width, height = source.size
         self._encoder = TileEncoder(width, height)
         self._cipher = cipher
@@ -102,11 +111,15 @@ class DirectHost:
         stamps: dict[str, int] = {}
 
         def capture() -> bytes | None:
+            # Like ScreenSharer: ask the watcher, hand its damage to the encoder.
+            if not self._watcher.changed(time.monotonic()) and not keyframe:
+                return None
+            damage = None if keyframe else clip(self._watcher.damage, self._area)
             stamps["capture_ns"] = capture_ns = time.time_ns()
             picture = self._source.grab()
             stamps["grabbed_ns"] = time.time_ns()
             payload = self._encoder.encode(
-                picture, keyframe=keyframe, seq=seq, capture_ns=capture_ns
+                picture, keyframe=keyframe, seq=seq, capture_ns=capture_ns, damage=damage
             )
             stamps["encoded_ns"] = time.time_ns()
             return payload
@@ -128,6 +141,7 @@ async def run_host(url: str, session_id: int, key: bytes, fps: float) -> None:
     worker = WorkerThread("capture")
     try:
         source = await worker.run(open_source)
+        watcher = await worker.run(open_watcher)
         try:
             cipher = SenderCipher(session_id, EPOCH, key, ORGANIZER_MEMBER)
             async with connect(
@@ -135,8 +149,9 @@ async def run_host(url: str, session_id: int, key: bytes, fps: float) -> None:
             ) as ws:
                 width, height = source.size
                 emit("sharing", width=width, height=height)
-                await DirectHost(ws, worker, source, cipher).share(fps, stop)
+                await DirectHost(ws, worker, source, cipher, watcher).share(fps, stop)
         finally:
+            await worker.run(watcher.close)
             await worker.run(source.close)
     finally:
         worker.close()

@@ -45,6 +45,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import time
+from collections.abc import Sequence
 from typing import Final, cast
 
 import numpy as np
@@ -220,11 +221,24 @@ class TileEncoder:
             raise LocalProtocolError("nothing to compare with before the first key frame")
         return self._diff(self._as_units(self._accept(frame)))
 
-    def encode(self, frame: Picture, *, keyframe: bool, seq: int, capture_ns: int) -> bytes | None:
+    def encode(
+        self,
+        frame: Picture,
+        *,
+        keyframe: bool,
+        seq: int,
+        capture_ns: int,
+        damage: Sequence[tuple[int, int, int, int]] | None = None,
+    ) -> bytes | None:
         """The payload updating a viewer from the last picture to ``frame``.
 
         Returns None if nothing changed and ``keyframe`` is False. The first
         call must be a key frame (``LocalProtocolError`` otherwise).
+        ``damage``, a hint: (x, y, w, h) rects outside which ``frame`` is
+        known not to differ from the last picture; only the tiles they touch
+        are diffed (None: every tile; ignored for key frames). A change
+        outside them is not sent until a later call's hint or full diff
+        covers it.
         """
         started = time.perf_counter_ns()
         frame = self._accept(frame)
@@ -236,7 +250,7 @@ class TileEncoder:
             if not self._have_previous:
                 raise LocalProtocolError("the first frame must be a key frame")
             units = self._as_units(frame)
-            changed = self._diff(units)
+            changed = self._diff(units, None if damage is None else self._tile_spans(damage))
             if self._scrolls is not None:
                 moves = self._scrolls.detect(self._previous, frame, changed)
             if moves:
@@ -306,11 +320,57 @@ class TileEncoder:
         # Rows are contiguous (checked by _accept), so this is a view, no copy.
         return frame.reshape(self.height, self.width * 4).view(self._unit)
 
-    def _diff(self, units: npt.NDArray[np.unsignedinteger]) -> npt.NDArray[np.bool_]:
-        np.not_equal(units, self._previous_units, out=self._mask_used)
-        np.bitwise_or.reduce(self._mask_words, axis=1, out=self._tile_words)
+    def _diff(
+        self, units: npt.NDArray[np.unsignedinteger], spans: list[TileSpan] | None = None
+    ) -> npt.NDArray[np.bool_]:
+        """Changed tiles: all of them compared, or only those in ``spans``
+        (the mask and tile words elsewhere keep stale values, and those tiles
+        are reported unchanged; ``_boxes`` reads changed tiles only)."""
         per_tile = self._tile_words.reshape(self._rows, self._cols, self._words_per_tile)
-        return cast("npt.NDArray[np.bool_]", per_tile.any(axis=2))
+        if spans is None:
+            np.not_equal(units, self._previous_units, out=self._mask_used)
+            np.bitwise_or.reduce(self._mask_words, axis=1, out=self._tile_words)
+            return cast("npt.NDArray[np.bool_]", per_tile.any(axis=2))
+        changed = np.zeros((self._rows, self._cols), np.bool_)
+        per_unit = self.tile * 4 // self._unit.itemsize
+        for r0, r1, c0, c1 in spans:
+            rows = slice(r0 * self.tile, r1 * self.tile)
+            columns = slice(c0 * per_unit, c1 * per_unit)
+            np.not_equal(
+                units[rows, columns],
+                self._previous_units[rows, columns],
+                out=self._mask_used[rows, columns],
+            )
+            words = slice(c0 * self._words_per_tile, c1 * self._words_per_tile)
+            np.bitwise_or.reduce(
+                self._mask_words[r0:r1, :, words], axis=1, out=self._tile_words[r0:r1, words]
+            )
+            changed[r0:r1, c0:c1] = per_tile[r0:r1, c0:c1].any(axis=2)
+        return changed
+
+    def _tile_spans(self, damage: Sequence[tuple[int, int, int, int]]) -> list[TileSpan]:
+        """The tiles ``damage`` rects touch, as (row, row end, column, column
+        end) spans: per tile row its first to last touched column, runs of
+        rows with one span joined."""
+        first = np.full(self._rows, self._cols, np.intp)
+        last = np.zeros(self._rows, np.intp)
+        for x, y, w, h in damage:
+            x0, y0 = max(x, 0), max(y, 0)
+            x1, y1 = min(x + w, self.width), min(y + h, self.height)
+            if x0 >= x1 or y0 >= y1:
+                continue
+            r0, r1 = y0 // self.tile, -(-y1 // self.tile)
+            np.minimum(first[r0:r1], x0 // self.tile, out=first[r0:r1])
+            np.maximum(last[r0:r1], -(-x1 // self.tile), out=last[r0:r1])
+        spans: list[TileSpan] = []
+        for row, (c0, c1) in enumerate(zip(first.tolist(), last.tolist(), strict=True)):
+            if c0 >= c1:
+                continue
+            if spans and spans[-1][1] == row and spans[-1][2:] == (c0, c1):
+                spans[-1] = (spans[-1][0], row + 1, c0, c1)
+            else:
+                spans.append((row, row + 1, c0, c1))
+        return spans
 
     def _key_boxes(self, frame: Picture) -> list[Box]:
         """A key frame's rects: full-width bands, one per tile row; with lossy
@@ -435,6 +495,8 @@ class TileEncoder:
 
 #: x, y, w, h of a rect of changed pixels, and whether it is photo-like.
 Box = tuple[int, int, int, int, bool]
+#: Tile rows [r0, r1) by tile columns [c0, c1), as (r0, r1, c0, c1).
+TileSpan = tuple[int, int, int, int]
 
 
 def encode_jpeg(pixels: Picture, quality: int = JPEG_QUALITY) -> bytes:

@@ -10,20 +10,29 @@ Rules (MISSION.md rule 6):
      paused gets the status frame again.
   3. Capture and encoding run on one worker thread into reused buffers; the
      event loop only seals and sends.
-  4. An idle screen is not grabbed: before each tick's grab the worker asks
-     a ``ChangeWatcher`` (host_app/damage.py: the X server's DAMAGE reports)
-     whether anything was drawn; a key frame is always grabbed.
+  4. An idle screen is not grabbed: before each grab the worker asks a
+     ``ChangeWatcher`` (host_app/damage.py: the X server's DAMAGE reports)
+     whether anything was drawn; a key frame is always grabbed. The
+     rectangles drawn go to the encoder as a hint (only the tiles they touch
+     are diffed; the watcher's periodic full check diffs everything).
+  5. Pacing follows the drawing: with an event-driven watcher (DAMAGE) the
+     worker waits on the X connection and the grab starts as soon as
+     something is drawn, but never sooner than 1/``fps`` after the last
+     grab began. ``request_keyframe`` and ``set_status`` wake that wait; it
+     also ends every ``MAX_WAIT`` seconds so the loop looks again at the
+     audience. Without DAMAGE (``PollingWatcher``) the loop ticks at ``fps``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Final
 
 import anyio
 
 from host_app.capture import ScreenSource, open_source
-from host_app.damage import ChangeWatcher, PollingWatcher, open_watcher
+from host_app.damage import ChangeWatcher, PollingWatcher, clip, open_watcher
 from host_app.encoder import TileEncoder
 from host_app.worker import WorkerThread
 from protocol.frames import status_frame
@@ -31,6 +40,9 @@ from viewer_app.events import EventSink
 
 #: Seals and sends one frame payload; returns the bytes sent.
 SendFrame = Callable[[bytes, bool], Awaitable[int]]
+
+#: Longest wait for drawing before the loop looks at its state again (rule 5).
+MAX_WAIT: Final = 0.25
 
 
 class ScreenSharer:
@@ -64,11 +76,15 @@ class ScreenSharer:
         #: The presenter paused / hid the picture.
         self.paused = False
         self.hidden = False
+        #: Grabs made (key frames included).
+        self.grabs = 0
         self._status_due = False
         self._want_keyframe = True
+        self._watcher: ChangeWatcher = PollingWatcher()
 
     def request_keyframe(self) -> None:
         self._want_keyframe = True
+        self._watcher.wake()
 
     def set_status(self, *, paused: bool | None = None, hidden: bool | None = None) -> None:
         """Pause or hide (or resume, show); takes effect before the next grab."""
@@ -78,6 +94,7 @@ class ScreenSharer:
             self.hidden = hidden
         self._status_due = True
         self._want_keyframe = True
+        self._watcher.wake()
         self._events.emit(
             "sharing_status",
             "Hidden." if self.hidden else "Paused." if self.paused else "Sharing again.",
@@ -96,6 +113,7 @@ class ScreenSharer:
             try:
                 if self._watch_damage:
                     watcher = await worker.run(open_watcher)
+                self._watcher = watcher
                 width, height = source.size
                 if self._on_area is not None:
                     self._on_area(source.origin, source.size)
@@ -106,6 +124,8 @@ class ScreenSharer:
                 encoder = TileEncoder(width, height, lossy=self.lossy)
                 await self._loop(worker, source, watcher, encoder)
             finally:
+                self._watcher = PollingWatcher()
+                watcher.wake()  # a wait under way on the worker ends now
                 with anyio.CancelScope(shield=True):
                     await worker.run(watcher.close)
                     await worker.run(source.close)
@@ -121,7 +141,9 @@ class ScreenSharer:
     ) -> None:
         interval = 1.0 / self._fps
         width, height = source.size
+        area = (*source.origin, width, height)
         seq = 0
+        last_grab = float("-inf")
         while True:
             started = time.monotonic()
             still = self.paused or self.hidden
@@ -137,17 +159,38 @@ class ScreenSharer:
                 if not still:
                     self._want_keyframe = True
             elif not still:
+                if watcher.event_driven:
+                    # Rule 5: no sooner than the frame cap, then until drawn.
+                    pause = last_grab + interval - time.monotonic()
+                    if pause > 0:
+                        await anyio.sleep(pause)
+                        continue  # look at the state again
+                    if not self._want_keyframe and (
+                        not await worker.run(lambda: watcher.wait(MAX_WAIT, time.monotonic()))
+                        or self._interrupted()
+                    ):
+                        continue  # woken, or nothing drawn: look at the state again
                 keyframe, self._want_keyframe = self._want_keyframe, False
 
                 def capture(keyframe: bool = keyframe, seq: int = seq) -> bytes | None:
                     if not watcher.changed(time.monotonic()) and not keyframe:
                         self.skipped_grabs += 1
                         return None
+                    damage = None if keyframe else clip(watcher.damage, area)
+                    if damage == []:  # drawn, but outside the shared area
+                        self.skipped_grabs += 1
+                        return None
                     capture_ns = time.time_ns()
+                    self.grabs += 1
                     return encoder.encode(
-                        source.grab(), keyframe=keyframe, seq=seq, capture_ns=capture_ns
+                        source.grab(),
+                        keyframe=keyframe,
+                        seq=seq,
+                        capture_ns=capture_ns,
+                        damage=damage,
                     )
 
+                last_grab = time.monotonic()
                 payload = await worker.run(capture)
                 # Paused or hidden while that capture ran: it stays here.
                 if payload is not None and not (self.paused or self.hidden or self._status_due):
@@ -155,7 +198,19 @@ class ScreenSharer:
                     seq += 1
                 elif payload is not None:
                     self._want_keyframe = True  # the encoder moved on; resync later
+                if watcher.event_driven:
+                    continue
             await anyio.sleep(max(0.0, started + interval - time.monotonic()))
+
+    def _interrupted(self) -> bool:
+        """Something other than drawing needs the loop (rule 5's wake-ups)."""
+        return (
+            self._want_keyframe
+            or self._status_due
+            or self.paused
+            or self.hidden
+            or not self._audience()
+        )
 
     async def _sent(self, payload: bytes, seq: int, *, keyframe: bool) -> None:
         size = await self._send_frame(payload, keyframe)
