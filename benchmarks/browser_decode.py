@@ -8,8 +8,13 @@ page in Debian's chromium (headless, driven by Playwright). Each scene of
 ``benchmarks.scene`` runs in turn ("typing": one character changes 10 times a
 second; "fullscreen": the whole screen alternates 4 times a second).
 
+The page runs once per zstd decoder (``--decoders``, default both, in turn
+on the same session): "wasm", libzstd in WebAssembly (the page's choice), and
+"fzstd", the pure JavaScript fallback (the page is given no WebAssembly). The
+page reports which it uses in ``<body data-zstd>``, checked here.
+
 The page measures itself (viewer_app/web/src/view.js ``stats.updates``):
-decrypt (WebCrypto AES-GCM), decode (payload parse + zstd in JavaScript),
+decrypt (WebCrypto AES-GCM), decode (payload parse + zstd),
 compose (BGRX -> RGBA into the picture buffer), draw (putImageData of the
 changed rects), and capture-to-drawn latency. The Python viewer reports per
 frame its open + decode + compose time (``decode_ms``) and capture-to-decoded
@@ -81,7 +86,7 @@ def session_member(launcher: Launcher, relay: Relay, link: str) -> Iterator[None
 
 
 def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    report: dict[str, Any] = {"screen": list(SCREEN), "seconds": args.seconds, "scenes": {}}
+    report: dict[str, Any] = {"screen": list(SCREEN), "seconds": args.seconds, "decoders": {}}
     with running_xvfb(*SCREEN) as display, launch() as chromium:
         scenes.show(display, scenes.desktop_picture(*SCREEN, seed=1), workdir / "bg.png")
         report["machine"] = {"platform": platform.platform(), "python": sys.version.split()[0],
@@ -91,46 +96,62 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             running_relay(workdir / "relay") as relay,
             launcher.hosted(relay, join_args(relay)) as (_host, viewer, started),
         ):
-            link = str(started["link"])
-            page = chromium.new_page(viewport={"width": 1920, "height": 1200})
-            page.goto(link)
-            page.wait_for_selector("body[data-state=watching]", timeout=30_000)
-            time.sleep(1.0)
-            keyframes_b: list[dict[str, float]] = []
-            keyframes_p: list[dict[str, Any]] = []
-            for scene, rate in SCENES.items():
-                player = launcher.start(
-                    f"scene-{scene}", ["-m", "benchmarks.scene", scene, "--rate", str(rate)]
+            for decoder in args.decoders:
+                context = chromium.new_context(viewport={"width": 1920, "height": 1200})
+                if decoder == "fzstd":
+                    context.add_init_script("delete globalThis.WebAssembly")
+                page = context.new_page()
+                report["decoders"][decoder] = measure_page(
+                    args, page, launcher, relay, str(started["link"]), viewer
                 )
-                try:
-                    player.wait_for("ready")
-                    time.sleep(args.warmup)
-                    page_updates(page)
-                    viewer.drain()
-                    time.sleep(args.seconds)
-                    browser = page_updates(page)
-                    python = [e for e in viewer.drain() if e.get("event") == "frame"]
-                finally:
-                    player.stop()
-                keyframes_b += [u for u in browser if u["keyframe"]]
-                keyframes_p += [e for e in python if e["keyframe"]]
-                report["scenes"][scene] = summarize(
-                    [u for u in browser if not u["keyframe"]],
-                    [e for e in python if not e["keyframe"]],
-                )
-                time.sleep(0.5)
-            # Key frames: each new member's admission makes the host send one to all.
+                if page.get_attribute("body", "data-zstd") != decoder:
+                    raise RuntimeError(f"the page did not use {decoder}")
+                context.close()
+    return report
+
+
+def measure_page(
+    args: argparse.Namespace, page: Any, launcher: Launcher, relay: Relay, link: str, viewer: Any
+) -> dict[str, Any]:
+    """The scenes and key frames, as one page and the Python viewer saw them."""
+    report: dict[str, Any] = {}
+    page.goto(link)
+    page.wait_for_selector("body[data-state=watching]", timeout=30_000)
+    time.sleep(1.0)
+    keyframes_b: list[dict[str, float]] = []
+    keyframes_p: list[dict[str, Any]] = []
+    for scene, rate in SCENES.items():
+        player = launcher.start(
+            f"scene-{scene}", ["-m", "benchmarks.scene", scene, "--rate", str(rate)]
+        )
+        try:
+            player.wait_for("ready")
+            time.sleep(args.warmup)
             page_updates(page)
             viewer.drain()
-            for _ in range(args.keyframes):
-                with session_member(launcher, relay, link):
-                    pass
-                time.sleep(0.3)
-            keyframes_b += [u for u in page_updates(page) if u["keyframe"]]
-            keyframes_p += [e for e in viewer.drain() if e.get("event") == "frame"
-                            and e["keyframe"]]  # fmt: skip
-            report["scenes"]["key frame"] = summarize(keyframes_b, keyframes_p)
-            page.close()
+            time.sleep(args.seconds)
+            browser = page_updates(page)
+            python = [e for e in viewer.drain() if e.get("event") == "frame"]
+        finally:
+            player.stop()
+        keyframes_b += [u for u in browser if u["keyframe"]]
+        keyframes_p += [e for e in python if e["keyframe"]]
+        report[scene] = summarize(
+            [u for u in browser if not u["keyframe"]],
+            [e for e in python if not e["keyframe"]],
+        )
+        time.sleep(0.5)
+    # Key frames: each new member's admission makes the host send one to all.
+    page_updates(page)
+    viewer.drain()
+    for _ in range(args.keyframes):
+        with session_member(launcher, relay, link):
+            pass
+        time.sleep(0.3)
+    keyframes_b += [u for u in page_updates(page) if u["keyframe"]]
+    keyframes_p += [e for e in viewer.drain() if e.get("event") == "frame"
+                    and e["keyframe"]]  # fmt: skip
+    report["key frame"] = summarize(keyframes_b, keyframes_p)
     return report
 
 
@@ -139,21 +160,22 @@ def _num(value: float | None) -> str:
 
 
 def format_report(report: dict[str, Any]) -> str:
-    head = ("scene", "n", "decrypt", "decode", "compose", "draw", "browser total",
+    head = ("decoder", "scene", "n", "decrypt", "decode", "compose", "draw", "browser total",
             "python total", "x", "browser latency", "python latency")  # fmt: skip
     lines = [
         "Browser viewer vs Python viewer, same stream: median (p95) ms per update",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
     ]
-    for scene, f in report["scenes"].items():
+    rows = [(d, scene, f) for d, found in report["decoders"].items() for scene, f in found.items()]
+    for decoder, scene, f in rows:
 
         def cell(key: str, f: dict[str, Any] = f) -> str:
             return f"{_num(f[key]['median'])} ({_num(f[key]['p95'])})"
 
         lines.append(
             "| " + " | ".join([
-                scene, str(f["browser_total"]["n"]), cell("decryptMs"), cell("decodeMs"),
+                decoder, scene, str(f["browser_total"]["n"]), cell("decryptMs"), cell("decodeMs"),
                 cell("composeMs"), cell("drawMs"), cell("browser_total"), cell("python_total"),
                 _num(f["ratio"]), cell("browser_latency"), cell("python_latency"),
             ]) + " |"
@@ -168,6 +190,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--keyframes", type=int, default=6, help="key frames to measure")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
     parser.add_argument("--keep-logs", action="store_true", help="keep the processes' logs")
+    parser.add_argument(
+        "--decoders",
+        type=lambda text: text.split(","),
+        default=["wasm", "fzstd"],
+        help="zstd decoders of the page, in turn (wasm,fzstd)",
+    )
     args = parser.parse_args(argv)
     with working_directory("screenrelay-browser-bench-", keep=args.keep_logs) as workdir:
         report = measure(args, workdir)

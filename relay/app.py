@@ -23,11 +23,15 @@ from relay.database import DatabaseError
 log = logging.getLogger("screenrelay.relay")
 
 #: Headers on every HTTP response: no referrer ever leaves a page (an
-#: invitation's path names a session), no inline script, no framing.
+#: invitation's path names a session), no inline script, no framing. Scripts
+#: come from the relay's own origin only; 'wasm-unsafe-eval' lets them compile
+#: WebAssembly (the join page's zstd decoder, /static/zstd.wasm) and allows no
+#: JavaScript eval or Function (docs/security.md).
 SECURITY_HEADERS: dict[str, str] = {
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:;"
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self';"
+        " img-src 'self' data: blob:;"
         " connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",

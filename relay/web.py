@@ -1,12 +1,16 @@
-"""The pages the relay serves to browsers: the join page and its two assets.
+"""The pages the relay serves to browsers: the join page and its three assets.
 
-The join page is the browser viewer (viewer_app/web/). Its script and style
-are built at install time by scripts/setup.sh (npm ci, esbuild) into
-``viewer_app/web/dist``; nothing is fetched from a CDN at run time. The relay
-serves exactly the files named in ``ASSETS``, so no request path ever reaches
-the file system. The page's own HTML carries the relay's version in a meta
-tag (the page says it first in Hello) and no inline script: the relay's
-Content-Security-Policy allows scripts from its own origin only.
+The join page is the browser viewer (viewer_app/web/). Its script, style and
+zstd decoder (libzstd in WebAssembly, from the pinned npm package
+@bokuweb/zstd-wasm) are built at install time by scripts/setup.sh (npm ci,
+esbuild, a copy of the ``.wasm``) into ``viewer_app/web/dist``; nothing is
+fetched from a CDN at run time. The relay serves exactly the files named in
+``ASSETS``, so no request path ever reaches the file system; the WebAssembly
+module is served as ``application/wasm``, which streaming compilation needs.
+The page's own HTML carries the relay's version in a meta tag (the page says
+it first in Hello) and no inline script: the relay's Content-Security-Policy
+allows scripts from its own origin only, and WebAssembly compilation but no
+JavaScript eval (relay/app.py).
 
 An invitation link is ``/j/<ID>#<secret>``: the secret is in the fragment,
 which browsers never send, so the relay sees only the session ID in the path.
@@ -32,6 +36,7 @@ WEB_DIR: Final = Path(viewer_app.__file__).resolve().parent / "web"
 ASSETS: Final = {
     "join.js": ("dist/join.js", "text/javascript; charset=utf-8"),
     "join.css": ("join.css", "text/css; charset=utf-8"),
+    "zstd.wasm": ("dist/zstd.wasm", "application/wasm"),
 }
 
 _NOT_BUILT: Final = (

@@ -27,6 +27,10 @@ ARGS: Final = (
     "--disable-component-update",
     "--no-first-run",
     "--disable-sync",
+    # A page a test rewrites in flight (Playwright's route.fulfill) has no
+    # address, so Chromium would treat the relay on 127.0.0.1 as a local
+    # network it may not reach.
+    "--disable-features=LocalNetworkAccessChecks",
 )
 
 

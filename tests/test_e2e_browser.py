@@ -11,14 +11,14 @@ from __future__ import annotations
 import base64
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests import scenes
 from tests.conftest import SCREEN
@@ -63,6 +63,8 @@ def test_joining_by_link_shows_the_hosts_screen_pixel_exactly(
     _host, started = host_session(procs)
     page.goto(started["link"])
     wait_for_picture(page)
+    # Frames are decompressed by libzstd in WebAssembly, not the fzstd fallback.
+    expect(page.locator("body")).to_have_attribute("data-zstd", "wasm")
     # The secret is gone from the address bar (and so from history).
     assert "#" not in page.url and page.url.endswith(f"/j/{started['session_id']}")
     sid = started["session_id"]
@@ -97,6 +99,61 @@ def test_a_scrolled_document_reaches_the_canvas_pixel_exactly_as_a_move(
     updates = page.evaluate("() => screenrelay.stats.updates")
     moves = [u for u in updates if not u["keyframe"] and u["moved"] >= 400 * 400]
     assert len(moves) >= 3, updates
+
+
+def _without_webassembly(page: Page) -> None:
+    page.add_init_script("delete globalThis.WebAssembly")
+
+
+def _csp_without_wasm(page: Page) -> None:
+    """The join page as a relay whose CSP lacks 'wasm-unsafe-eval' would serve it."""
+
+    def strip(route: Route) -> None:
+        response = route.fetch()
+        headers = dict(response.headers)
+        csp = headers["content-security-policy"]
+        assert " 'wasm-unsafe-eval'" in csp
+        headers["content-security-policy"] = csp.replace(" 'wasm-unsafe-eval'", "")
+        route.fulfill(response=response, headers=headers)
+
+    page.route("**/j/*", strip)
+
+
+def _module_not_served(page: Page) -> None:
+    page.route("**/static/zstd.wasm", lambda route: route.fulfill(status=404, body="Not found"))
+
+
+@pytest.mark.parametrize(
+    ("why", "block"),
+    [
+        ("no WebAssembly", _without_webassembly),
+        ("a CSP without 'wasm-unsafe-eval'", _csp_without_wasm),
+        ("zstd.wasm not served", _module_not_served),
+    ],
+)
+def test_without_the_webassembly_decoder_the_page_falls_back_to_fzstd(
+    procs: Processes,
+    display: str,
+    page: Page,
+    tmp_path: Path,
+    why: str,
+    block: Callable[[Page], None],
+) -> None:
+    picture = scenes.desktop_picture(*SCREEN, seed=57)
+    scenes.show(display, picture, tmp_path / "scene.png")
+    _host, started = host_session(procs)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    block(page)
+    page.goto(started["link"])
+    wait_for_picture(page)
+    expect(page.locator("body")).to_have_attribute("data-zstd", "fzstd")
+    assert any("zstd decoder fzstd (WebAssembly not used" in line for line in console), console
+    np.testing.assert_array_equal(canvas_rgb(page), picture)
+    changed = picture.copy()
+    changed[300:340, 500:620] = (20, 200, 90)
+    scenes.show(display, changed, tmp_path / "changed.png")
+    wait_until(lambda: np.array_equal(canvas_rgb(page), changed), what=f"the change ({why})")
 
 
 def test_joining_by_typed_id_and_password(

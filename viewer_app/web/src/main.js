@@ -5,6 +5,10 @@
  *
  * The link's secret is read from the fragment once and removed from the
  * address bar at once (history.replaceState), before anything else runs.
+ *
+ * The zstd decoder is chosen as the page starts (zstd_wasm.js: WebAssembly
+ * libzstd, else fzstd) and a join waits for that choice before it connects.
+ * The page says which it uses in `<body data-zstd>` and one console line.
  */
 
 import { JoinSession, JoinError, websocketUrl } from "./client.js";
@@ -13,6 +17,7 @@ import { Credential } from "./wire.js";
 import { normalizePassword, parseFragment } from "./pake.js";
 import { InputCapture } from "./input_capture.js";
 import { View } from "./view.js";
+import { chooseZstd } from "./zstd_wasm.js";
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -33,7 +38,14 @@ function formatId(/** @type {number} */ id) {
   return `${text.slice(0, 3)} ${text.slice(3, 6)} ${text.slice(6)}`;
 }
 
+/** The zstd decoder's choice; started once, with the page. @type {Promise<unknown> | null} */
+let zstdChosen = null;
+
 function start() {
+  zstdChosen = chooseZstd().then(({ name, problem }) => {
+    document.body.dataset.zstd = name;
+    console.info(`screenrelay: zstd decoder ${name}${problem ? ` (WebAssembly not used: ${problem})` : ""}`);
+  });
   const version =
     document.querySelector('meta[name="screenrelay-version"]')?.getAttribute("content") ?? "0";
   let secret = null;
@@ -144,6 +156,7 @@ function wantsAccount(problem) {
 async function join(view, version, sessionId, credential, secret, retry) {
   const account = takeAccount();
   view.joining(formatId(sessionId));
+  await zstdChosen;
   /** @type {InputCapture | null} */
   let capture = null;
   const session = new JoinSession({

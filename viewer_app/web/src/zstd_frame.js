@@ -14,19 +14,51 @@
  * blocks that cannot regenerate exactly `contentSize` bytes: raw and RLE
  * blocks whose sizes alone exceed it, or too few blocks to reach it.
  *
- * decompressExact(blob, contentSize) runs fzstd, which allocates exactly the
- * declared content size (checked equal to `contentSize`, so memory is bounded
- * by the cap the caller checked), and turns any of its errors into
- * ProtocolError. Known gaps, both harmless since the payload is authenticated
- * by AES-GCM and its sender could as well send any pixels: fzstd does not
- * notice every corrupt compressed block that libzstd refuses (the picture is
- * then wrong, never larger), and the optional content checksum is not
- * verified (Python's zstandard verifies it).
+ * decompressExact(blob, contentSize) runs the page's zstd decoder, which
+ * allocates exactly the declared content size (checked equal to
+ * `contentSize`, so memory is bounded by the cap the caller checked), turns
+ * any of its errors into ProtocolError, and refuses any output whose length
+ * is not `contentSize`. The decoder is fzstd (pure JavaScript) until
+ * useZstdDecoder installs a faster one: zstd_wasm.js's libzstd in
+ * WebAssembly, when the browser allows it. Both are held to the same checks
+ * and errors. libzstd refuses what Python's zstandard refuses; fzstd has two
+ * known gaps, both harmless since the payload is authenticated by AES-GCM and
+ * its sender could as well send any pixels: it does not notice every corrupt
+ * compressed block that libzstd refuses (the picture is then wrong, never
+ * larger), and it does not verify the optional content checksum.
  */
 
 import { decompress } from "fzstd";
 
 import { ProtocolError } from "./errors.js";
+
+/**
+ * A zstd decoder: `decompress(blob, contentSize)` decodes one frame that
+ * checkZstdFrame accepted for `contentSize` bytes, and throws on any error.
+ * @typedef {{name: string, decompress: (blob: Uint8Array, contentSize: number) => Uint8Array}} ZstdDecoder
+ */
+
+/**
+ * fzstd, pure JavaScript: always available, the fallback. No output buffer is
+ * given: fzstd allocates exactly the declared content size (checked equal to
+ * contentSize) and decodes into it. (Given one, fzstd 0.1.1 compares it with
+ * `== 1`, stringifying the whole array.)
+ * @type {ZstdDecoder}
+ */
+export const FZSTD = Object.freeze({ name: "fzstd", decompress: (/** @type {Uint8Array} */ blob) => decompress(blob) });
+
+/** The decoder decompressExact runs. */
+let decoder = FZSTD;
+
+/** Make `next` the decoder of every later decompressExact. @param {ZstdDecoder} next */
+export function useZstdDecoder(next) {
+  decoder = next;
+}
+
+/** The name of the decoder in use ("fzstd" or "wasm"). */
+export function zstdDecoderName() {
+  return decoder.name;
+}
 
 const MAGIC = 0xfd2fb528; // 28 b5 2f fd, little-endian
 /** No zstd block, compressed or not, holds more than 128 KiB. */
@@ -130,16 +162,13 @@ export function checkZstdFrame(blob, contentSize) {
  */
 export function decompressExact(blob, contentSize) {
   if (contentSize === 0) {
-    // fzstd would size its buffer from the window descriptor: do not call it.
+    // fzstd would size its buffer from the window descriptor: call no decoder.
     if (checkZstdFrame(blob, 0).compressedBlocks) throw bad("does not decompress to its declared size");
     return new Uint8Array(0);
   }
   let out;
   try {
-    // No output buffer given: fzstd allocates exactly the declared content
-    // size (checked equal to contentSize) and decodes into it. (Given one,
-    // fzstd 0.1.1 compares it with `== 1`, stringifying the whole array.)
-    out = decompress(blob);
+    out = decoder.decompress(blob, contentSize);
   } catch {
     throw bad("does not decompress");
   }
