@@ -19,7 +19,12 @@ and 95th percentile over ``--runs`` runs (after a few warm-up runs):
 - scrolling a long document (real text) in a 1500x920 window at 1080p, 48
   rows (three lines) per frame: bytes per frame, encode and decode time,
   with and without move detection (``TileEncoder(moves=...)``); every
-  decoded picture is checked to be the exact one.
+  decoded picture is checked to be the exact one;
+- dragging a 480x320 window of real text by (6, 3) pixels a frame over the
+  desktop, with and without moves, checked the same way;
+- what looking for moves costs where there are none: ``benchmarks.scene``'s
+  video area on the desktop, and a full-screen change between two desktops,
+  with and without moves.
 
 Prints a table and writes benchmarks/results/codec_micro.json. The machine
 may be shared: the load average before and after is recorded with the results.
@@ -248,6 +253,8 @@ def run(runs: int) -> list[dict[str, Any]]:
             add("grab + encode, screen unchanged", measure(idle_tick, runs), note="zero-copy")
     rows.extend(typing_rows(runs))
     rows.extend(scroll_rows(runs))
+    rows.extend(drag_rows(runs))
+    rows.extend(no_move_rows(runs))
     return rows
 
 
@@ -364,6 +371,107 @@ def scroll_rows(runs: int) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+#: The dragged window: size, first (left, top), pixels per frame (x, y).
+DRAG_SIZE = (480, 320)
+DRAG_FROM = (300, 200)
+DRAG_STEP = (6, 3)
+
+
+def drag_frames(count: int) -> list[Picture]:
+    """A window of real text with a title bar moved by ``DRAG_STEP`` per frame
+    over the desktop."""
+    width, height = DRAG_SIZE
+    window = np.zeros((height, width, 4), np.uint8)
+    window[..., :3] = text_page(width, height, seed=11)[..., ::-1]
+    window[:28, :, :3] = (164, 101, 52)  # a title bar
+    window[:, :2, :3] = window[:, -2:, :3] = 80  # borders
+    desk = np.zeros((HEIGHT, WIDTH, 4), np.uint8)
+    desk[..., :3] = np.asarray(desktop(2))[..., ::-1]
+    frames = []
+    for n in range(count):
+        left, top = DRAG_FROM[0] + n * DRAG_STEP[0], DRAG_FROM[1] + n * DRAG_STEP[1]
+        picture = desk.copy()
+        picture[top : top + height, left : left + width] = window
+        frames.append(picture)
+    return frames
+
+
+def video_frames_on_desktop(count: int) -> list[Picture]:
+    """``benchmarks.scene``'s video area (moving gradients, a block of noise)
+    on the desktop: many tiles change, nothing moves."""
+    from benchmarks.scene import VIDEO_BOX, video_frames
+
+    left, top, width, height = VIDEO_BOX
+    desk = np.zeros((HEIGHT, WIDTH, 4), np.uint8)
+    desk[..., :3] = np.asarray(desktop(2))[..., ::-1]
+    frames = []
+    for rgb in video_frames(width, height, min(count, 60)):
+        picture = desk.copy()
+        picture[top : top + height, left : left + width, :3] = rgb[..., ::-1]
+        frames.append(picture)
+    return [frames[n % len(frames)] for n in range(count)]
+
+
+def fullscreen_frames(count: int) -> list[Picture]:
+    """Two different desktops, alternating: every tile changes, nothing moves."""
+    pair = []
+    for seed in (1, 3):
+        picture = np.zeros((HEIGHT, WIDTH, 4), np.uint8)
+        picture[..., :3] = np.asarray(desktop(seed))[..., ::-1]
+        pair.append(picture)
+    return [pair[n % 2] for n in range(count)]
+
+
+def sequence_rows(name: str, frames: list[Picture], runs: int) -> list[dict[str, Any]]:
+    """Encode ``frames`` (the first as the key frame) with and without moves,
+    each decoded and checked to be exact; encode ms and bytes per frame."""
+    rows: list[dict[str, Any]] = []
+    for moves in (True, False):
+        encoder = TileEncoder(WIDTH, HEIGHT, moves=moves)
+        canvas = Canvas()
+        key = encoder.encode(frames[0], keyframe=True, seq=0, capture_ns=0)
+        assert key is not None
+        canvas.apply(key)
+        encode_ms, sizes = [], []
+        for n, picture in enumerate(frames[1:], 1):
+            started = time.perf_counter_ns()
+            payload = encoder.encode(picture, keyframe=False, seq=n, capture_ns=0)
+            encoded = time.perf_counter_ns()
+            assert payload is not None
+            canvas.apply(payload)
+            assert canvas.picture is not None and np.array_equal(canvas.picture, picture)
+            if n > WARMUP:
+                encode_ms.append((encoded - started) / 1e6)
+                sizes.append(len(payload))
+        stats = encoder.statistics()
+        values = np.asarray(encode_ms)
+        rows.append(
+            {
+                "name": f"encode: {name}, {'with moves' if moves else 'no moves'}",
+                "median_ms": float(np.median(values)),
+                "p95_ms": float(np.percentile(values, 95)),
+                "min_ms": float(values.min()),
+                "bytes": int(np.median(sizes)),
+                "note": f"{np.mean(sizes) / 1000:.1f} KB mean; {stats.moves} moves",
+            }
+        )
+    return rows
+
+
+def drag_rows(runs: int) -> list[dict[str, Any]]:
+    """A 480x320 window of text dragged by (6, 3) pixels a frame."""
+    return sequence_rows("drag 480x320 by (6,3)", drag_frames(runs + WARMUP + 1), runs)
+
+
+def no_move_rows(runs: int) -> list[dict[str, Any]]:
+    """What looking for moves costs where there are none."""
+    count = runs + WARMUP + 1
+    return [
+        *sequence_rows("video 640x360", video_frames_on_desktop(count), runs),
+        *sequence_rows("fullscreen change", fullscreen_frames(count), runs),
+    ]
 
 
 def _delta(before: Picture, after: Picture) -> bytes:

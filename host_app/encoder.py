@@ -29,7 +29,7 @@ lossless. The encoder remembers the exact pixels, not the JPEG's, so an
 unchanged photo area is not sent again.
 
 With ``moves`` on (the default), a delta where many tiles changed is first
-searched for scrolled regions (host_app/moves.py). Those go first in the
+searched for scrolled and dragged regions (host_app/moves.py). Those go first in the
 payload as copy rects; the encoder applies them to its previous picture
 exactly as a viewer will, diffs again, and sends only the tiles that still
 differ.
@@ -53,7 +53,7 @@ import numpy.typing as npt
 import zstandard
 from PIL import Image
 
-from host_app.moves import Move, ScrollDetector, apply_moves
+from host_app.moves import Move, MoveDetector, apply_moves
 from protocol.errors import LocalProtocolError
 from protocol.frames import (
     COPY_SOURCE,
@@ -177,7 +177,7 @@ class TileEncoder:
         self._gather: Picture = np.empty(4 * width * height + moves_room, np.uint8)
         self._staging: Picture | None = None
         self._compressor = zstandard.ZstdCompressor(level=level, write_content_size=True)
-        self._scrolls = ScrollDetector(width, height, tile) if moves else None
+        self._scrolls = MoveDetector(width, height, tile) if moves else None
         # Lossy only: the subsample of the picture, padded to whole tiles.
         samples = tile // SAMPLE_STEP
         self._samples = np.zeros(
@@ -258,7 +258,7 @@ class TileEncoder:
                 # should anything below fail, the next frame must be a key frame.
                 self._have_previous = False
                 apply_moves(self._previous, moves)
-                changed = self._diff(units)
+                changed = self._rediff(units, moves, changed)
             boxes, tiles = self._boxes(frame, changed)
             if not boxes and not moves:
                 self._unchanged += 1
@@ -371,6 +371,39 @@ class TileEncoder:
             else:
                 spans.append((row, row + 1, c0, c1))
         return spans
+
+    def _rediff(
+        self,
+        units: npt.NDArray[np.unsignedinteger],
+        moves: list[Move],
+        changed: npt.NDArray[np.bool_],
+    ) -> npt.NDArray[np.bool_]:
+        """``changed`` (the last diff's tiles) updated after ``moves`` changed
+        the previous picture: only the tile rows their destinations touch can
+        differ from the last diff, and those are diffed again, whole. Other
+        rows keep ``changed``: after a diff limited by a damage hint, their
+        tile words are stale and must not be read."""
+        tile = self.tile
+        spans = sorted((m.y // tile, -(-(m.y + m.h) // tile)) for m in moves)
+        merged: list[list[int]] = []
+        for first, end in spans:
+            if merged and first <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([first, end])
+        for first, end in merged:
+            top, bottom = first * tile, min(end * tile, self.height)
+            np.not_equal(
+                units[top:bottom], self._previous_units[top:bottom], out=self._mask_used[top:bottom]
+            )
+            np.bitwise_or.reduce(
+                self._mask_words[first:end], axis=1, out=self._tile_words[first:end]
+            )
+        per_tile = self._tile_words.reshape(self._rows, self._cols, self._words_per_tile)
+        result = changed.copy()
+        for first, end in merged:
+            result[first:end] = per_tile[first:end].any(axis=2)
+        return result
 
     def _key_boxes(self, frame: Picture) -> list[Box]:
         """A key frame's rects: full-width bands, one per tile row; with lossy

@@ -1,53 +1,117 @@
-"""Finding scrolled regions between two pictures, so they can be sent as moves.
+"""Finding moved regions between two pictures, so they can be sent as moves.
 
-``ScrollDetector.detect`` looks for one vertical shift ``dy`` (content moved
-up by ``dy`` rows: ``new[y] == old[y + dy]``; negative ``dy``: moved down)
-in the band of tile rows that changed, and returns the regions where it
-holds as ``Move``s (docs/protocol.md, rect encoding 1: copy).
+``MoveDetector.detect(old, new, changed)`` returns ``Move``s: rectangles of
+``new`` that are exact copies of ``old`` shifted by one offset ``(sx, sy)``,
+``new[y, x] == old[y + sy, x + sx]`` for every pixel of the rect (the copy
+rects of docs/protocol.md, rect encoding 1). A scroll has ``sx == 0``; a
+dragged window may have both non-zero.
 
-How, cheaply (a few ms for a full 1080p band):
+Rules:
 
-1. Only full tile columns that changed count, and only when at least
-   ``MIN_CHANGED_TILES`` tiles changed (typing never pays for this).
-2. Each row of each such column gets a 64-bit hash: the wrapping sum of its
-   pixels read as 64-bit words (one numpy reduction over the band).
-3. Every changed row whose hash is unique in the column's old band votes for
-   ``old_row - new_row``; the most voted shift wins (at least
-   ``MIN_VOTES``).
-4. For that shift, columns whose hashes match on at least ``MIN_RUN``
-   consecutive rows qualify; neighbouring qualifying columns form one move,
-   over the longest run of rows where all of them match (a few columns at
-   either end may be dropped if that gives a larger move). A move then grows
-   left and right pixel by pixel into the columns on either side while every
-   pixel there matches (so a window's edges need not lie on tiles), never
-   into another move: moves never overlap, so each reads only pixels of the
-   previous picture.
+1. Detection runs only when at least ``MIN_CHANGED_TILES`` tiles changed
+   (typing never pays for it), and not while backing off (rule 6).
+2. Anchors: rows are sampled from the changed tile rows (busiest first, at
+   ``ROW_PARTS`` of each tile); in each, the run of ``NEEDLE`` pixels of
+   ``new`` with the most colour edges next to changed pixels, and not a
+   short repeating pattern (``MAX_PERIOD``), is an anchor: distinctive
+   content that may have moved. Runs with fewer than ``MIN_EDGES`` such
+   edges are no anchors; ``MAX_ANCHORS`` at most.
+3. Each anchor is looked up exactly in ``old``, within ``NEAR_SHIFT`` pixels
+   each way first and, if that gives no move, within ``MAX_SHIFT``,
+   always inside the changed tiles' bounding box: two ``==`` over that area
+   on pairs of pixels read as 64-bit words, then the rest of the run checked
+   at the hits only. Every place the whole run equals gives an offset; an
+   anchor found in n places gives each offset one vote and a weight of 1/n,
+   and one found in more than ``MAX_HITS`` places none. Looking stops once
+   an offset has ``ENOUGH_WEIGHT`` or ``ENOUGH_VOTES``, or when the first
+   ``GIVE_UP_NEAR`` (``GIVE_UP_FAR``) anchors found nothing at all (video, a
+   new picture: the miss costs little).
+4. Offsets with at least ``MIN_VOTES`` votes (the ``MAX_SCORED`` heaviest)
+   are ranked by how many pixels match under them in ``PATCH`` rows around
+   every anchor, and the best ``MAX_OFFSETS`` tried. Why not unique rows
+   (the vertical-only detector this replaced): text and UI repeat whole
+   rows (blank lines, the rows of a flat stroke), so a column of a scrolled
+   document may hold no unique row at all, and offsets a row or two apart
+   tie on votes.
+5. A move grows from an anchor that voted for its offset, inside the box of
+   the changed tiles connected to the anchor's tile: where ``new`` equals
+   ``old`` shifted is one mask; each column's run of matches through the
+   anchor's row is measured up and down, and columns are added one at a
+   time from the anchor outwards towards the side that keeps the taller
+   rectangle; the largest rectangle seen wins, whole (its unchanged pixels
+   cost nothing). It is kept if at least ``MIN_MOVE_PIXELS`` of its pixels
+   changed and neither its destination nor its source overlaps an
+   earlier move's destination: moves are applied in order and each must
+   read pixels of the previous picture only. ``MAX_MOVES`` at most.
+6. Back-off: a detection that finds nothing skips the next 1, 2, 4 ...
+   (at most ``MAX_SKIP``) updates that would have run it; one that finds a
+   move resets this. A scroll or drag is thus caught at its first update
+   unless a miss (a video playing, say) came right before it.
 
-A hash can collide, so a move can be wrong. That costs bytes, never
-correctness: the encoder applies the moves to its previous picture exactly
-as a viewer will and then diffs against the new picture, so every pixel a
-move got wrong is sent as a tile. Horizontal moves (a window dragged) are
-not detected yet.
-
-Buffers for the hashes are allocated once, in ``__init__``.
+Every pixel of a move is compared, so moves are exact. The encoder still
+applies them to its previous picture exactly as a viewer will and diffs
+again, so a move can only ever cost bytes, never a wrong pixel.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 Picture = npt.NDArray[np.uint8]
+Pixels = npt.NDArray[np.uint32]
 
 #: Fewer changed tiles than this: no detection (typing, a blinking cursor).
 MIN_CHANGED_TILES: Final = 6
-#: A shift needs this many unique rows agreeing on it.
-MIN_VOTES: Final = 8
-#: A move is at least this many rows high (shorter runs are cheap as tiles).
-MIN_RUN: Final = 16
+#: Pixels in an anchor's run.
+NEEDLE: Final = 32
+#: An anchor's run has at least this many colour edges (changes between
+#: neighbouring pixels).
+MIN_EDGES: Final = 2
+#: A run that repeats with a period up to this is no anchor ...
+MAX_PERIOD: Final = 8
+#: ... and this many of a row's best runs are tried before giving up the row.
+RUN_CHOICES: Final = 4
+#: At most this many anchors per detection ...
+MAX_ANCHORS: Final = 12
+#: ... from these rows of each tile row (in 64ths of a tile), busiest tile
+#: rows first: every 7th row, so all 16 rows of a 16-row text pitch come up
+#: (after a small scroll only a line's top and bottom rows change).
+ROW_PARTS: Final = tuple((7 * k + 5) % 64 for k in range(16))
+#: Anchors are looked up this many pixels away (each axis) first ...
+NEAR_SHIFT: Final = 64
+#: ... and, if that finds no offset, up to this far: how far a move's
+#: source may lie from its destination.
+MAX_SHIFT: Final = 320
+#: An anchor found in more places than this votes for none.
+MAX_HITS: Final = 256
+#: An offset is tried with at least this many votes ...
+MIN_VOTES: Final = 2
+#: ... and looking for more stops once one has this weight (an anchor found
+#: in n places gives each of those offsets 1/n), or this many votes.
+ENOUGH_WEIGHT: Final = 2.5
+ENOUGH_VOTES: Final = 5
+#: Give up when the first this many anchors found nothing at all, near
+#: and far (a run that straddles a moved window's edge is found nowhere).
+GIVE_UP_NEAR: Final = 5
+GIVE_UP_FAR: Final = 5
+#: At most this many offsets with the most votes are scored by ``PATCH``
+#: rows above and below their anchors ...
+MAX_SCORED: Final = 8
+PATCH: Final = 32
+#: At most this many offsets are tried, and at most this many moves sent.
+MAX_OFFSETS: Final = 2
+MAX_MOVES: Final = 4
+#: A move covers at least this many changed pixels (smaller ones are cheap as pixels).
+MIN_MOVE_PIXELS: Final = 1024
+#: Longest back-off, in updates, after misses.
+MAX_SKIP: Final = 8
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,190 +126,376 @@ class Move:
     src_y: int
 
 
-class ScrollDetector:
-    """Finds vertical scrolls of a ``width`` x ``height`` screen in ``tile`` columns."""
+#: (left, top, right, bottom), right and bottom exclusive.
+Box = tuple[int, int, int, int]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Anchor:
+    x: int
+    y: int
+    needle: Pixels
+
+
+class MoveDetector:
+    """Finds moved (scrolled, dragged) regions of a ``width`` x ``height``
+    screen whose changes are tracked in ``tile`` x ``tile`` tiles."""
 
     def __init__(self, width: int, height: int, tile: int) -> None:
         self.width = width
         self.height = height
         self.tile = tile
-        self._cols = width // tile  # full tile columns only
-        # Hashes of two pixels (one u64 word) at a time when the width is even.
-        self._unit = np.dtype(np.uint64) if width % 2 == 0 else np.dtype(np.uint32)
-        self._units_per_tile = tile * 4 // self._unit.itemsize
-        self._old_hash = np.empty((height, max(self._cols, 1)), np.uint64)
-        self._new_hash = np.empty((height, max(self._cols, 1)), np.uint64)
+        self._skip = 0
+        self._penalty = 0
 
     def detect(self, old: Picture, new: Picture, changed: npt.NDArray[np.bool_]) -> list[Move]:
         """Moves that turn ``old`` into something closer to ``new``.
 
         ``changed`` is the encoder's (tile rows, tile columns) change map.
-        Both pictures are (height, width, 4) uint8 with contiguous rows.
+        Both pictures are (height, width, 4) uint8 with contiguous pixels.
         """
-        if self._cols == 0 or int(changed.sum()) < MIN_CHANGED_TILES:
+        if int(np.count_nonzero(changed)) < MIN_CHANGED_TILES:
             return []
-        rows = np.flatnonzero(changed.any(axis=1))
-        top = int(rows[0]) * self.tile
-        bottom = min((int(rows[-1]) + 1) * self.tile, self.height)
-        if bottom - top < MIN_RUN:
+        if self._skip > 0:
+            self._skip -= 1
             return []
-        columns = np.flatnonzero(changed[:, : self._cols].any(axis=0))
-        if columns.size == 0:
-            return []
-        old_hash = self._hashes(old, top, bottom, self._old_hash)
-        new_hash = self._hashes(new, top, bottom, self._new_hash)
-        dy = self._vote(old_hash, new_hash, columns)
-        if dy == 0:
-            return []
-        runs = self._runs(old_hash, new_hash, columns, dy)
-        # Runs are apart by at least one column: widened, they may meet but
-        # never overlap, so every move reads pixels no other move wrote.
-        moves: list[Move] = []
-        for i, run in enumerate(runs):
-            floor = moves[-1].x + moves[-1].w if moves else 0
-            ceiling = runs[i + 1][0] * self.tile if i + 1 < len(runs) else self.width
-            moves.append(self._widen(old, new, top, dy, run, floor, ceiling))
+        moves = self._find(_pixels(old), _pixels(new), changed)
+        if moves:
+            self._penalty = 0
+        else:
+            self._penalty = min(MAX_SKIP, max(1, 2 * self._penalty))
+            self._skip = self._penalty
         return moves
 
-    def _hashes(
-        self, picture: Picture, top: int, bottom: int, out: npt.NDArray[np.uint64]
-    ) -> npt.NDArray[np.uint64]:
-        units = picture[top:bottom].reshape(bottom - top, self.width * 4).view(self._unit)
-        strips = units[:, : self._cols * self._units_per_tile].reshape(
-            bottom - top, self._cols, self._units_per_tile
+    def _find(self, old: Pixels, new: Pixels, changed: npt.NDArray[np.bool_]) -> list[Move]:
+        tile_rows = np.flatnonzero(changed.any(axis=1))
+        tile_cols = np.flatnonzero(changed.any(axis=0))
+        bounds = (
+            int(tile_cols[0]) * self.tile,
+            int(tile_rows[0]) * self.tile,
+            min(self.width, (int(tile_cols[-1]) + 1) * self.tile),
+            min(self.height, (int(tile_rows[-1]) + 1) * self.tile),
         )
-        band = out[: bottom - top, : self._cols]
-        np.add.reduce(strips, axis=2, dtype=np.uint64, out=band)
-        return band
+        anchors = self._anchors(old, new, changed)
+        seen: list[_Anchor] = []
+        regions: dict[tuple[int, int], Box] = {}
+        for reach, give_up in ((NEAR_SHIFT, GIVE_UP_NEAR), (MAX_SHIFT, GIVE_UP_FAR)):
+            votes, weights, seeds = self._vote(
+                old, itertools.chain(seen, anchors), bounds, reach, give_up, seen
+            )
+            # Rows repeat (a flat stroke, blank lines), so offsets one or two
+            # rows apart often tie: the one under which more pixels around
+            # the anchors match goes first.
+            heaviest = sorted(weights, key=weights.__getitem__, reverse=True)
+            tried = [o for o in heaviest if votes[o] >= MIN_VOTES][:MAX_SCORED]
+            tried.sort(key=lambda o: _patch_score(old, new, seen, o), reverse=True)
+            moves = self._moves(old, new, changed, tried[:MAX_OFFSETS], seeds, regions)
+            if moves:
+                return moves
+            # Near offsets voted for by chance (repeated words) gave nothing:
+            # look further.
+        return []
+
+    def _moves(
+        self,
+        old: Pixels,
+        new: Pixels,
+        changed: npt.NDArray[np.bool_],
+        offsets: list[tuple[int, int]],
+        seeds: dict[tuple[int, int], list[_Anchor]],
+        regions: dict[tuple[int, int], Box],
+    ) -> list[Move]:
+        """Rule 5: the moves grown from the anchors that voted for ``offsets``."""
+        moves: list[Move] = []
+        for offset in offsets:
+            masks: dict[Box, tuple[Box, npt.NDArray[np.bool_]]] = {}
+            for anchor in seeds[offset]:
+                if len(moves) == MAX_MOVES:
+                    return moves
+                seed = (anchor.x, anchor.y, anchor.x + anchor.needle.size, anchor.y + 1)
+                if any(_overlap(seed, _destination(m)) for m in moves):
+                    continue
+                # A move lies inside one region of neighbouring changed tiles.
+                tiles = _region(changed, anchor.y // self.tile, anchor.x // self.tile, regions)
+                if tiles not in masks:
+                    area = (
+                        tiles[0] * self.tile,
+                        tiles[1] * self.tile,
+                        min(self.width, tiles[2] * self.tile),
+                        min(self.height, tiles[3] * self.tile),
+                    )
+                    masks[tiles] = self._matches(old, new, offset, area)
+                move = self._grow_move(old, new, seed, offset, masks[tiles])
+                if move is not None and not any(
+                    _overlap(_destination(move), _destination(m))
+                    or _overlap(_source(move), _destination(m))
+                    for m in moves
+                ):
+                    moves.append(move)
+        return moves
 
     def _vote(
         self,
-        old_hash: npt.NDArray[np.uint64],
-        new_hash: npt.NDArray[np.uint64],
-        columns: npt.NDArray[np.intp],
-    ) -> int:
-        votes: list[npt.NDArray[np.intp]] = []
-        for c in columns.tolist():
-            old, new = old_hash[:, c], new_hash[:, c]
-            values, first, counts = np.unique(old, return_index=True, return_counts=True)
-            moved = np.flatnonzero(new != old)
-            if moved.size == 0:
-                continue
-            at = np.searchsorted(values, new[moved])
-            at[at == values.size] = 0
-            found = (values[at] == new[moved]) & (counts[at] == 1)
-            votes.append(first[at[found]] - moved[found])
-        if not votes:
-            return 0
-        shifts = np.concatenate(votes)
-        shifts = shifts[shifts != 0]
-        if shifts.size < MIN_VOTES:
-            return 0
-        candidates, counts = np.unique(shifts, return_counts=True)
-        best = int(np.argmax(counts))
-        return int(candidates[best]) if counts[best] >= MIN_VOTES else 0
+        old: Pixels,
+        anchors: Iterable[_Anchor],
+        bounds: Box,
+        reach: int,
+        give_up: int,
+        seen: list[_Anchor],
+    ) -> tuple[
+        Counter[tuple[int, int]], dict[tuple[int, int], float], dict[tuple[int, int], list[_Anchor]]
+    ]:
+        """Rule 3: the offsets the ``anchors`` vote for, looked up ``reach``
+        pixels away at most, and the anchors that voted for each. New anchors
+        are added to ``seen``."""
+        votes: Counter[tuple[int, int]] = Counter()
+        weights: dict[tuple[int, int], float] = {}
+        seeds: dict[tuple[int, int], list[_Anchor]] = {}
+        for searched, anchor in enumerate(anchors, 1):
+            if searched > len(seen):
+                seen.append(anchor)
+            offsets = self._look_up(old, anchor, bounds, reach)
+            for offset in offsets:
+                votes[offset] += 1
+                weights[offset] = weights.get(offset, 0.0) + 1 / len(offsets)
+                seeds.setdefault(offset, []).append(anchor)
+            if not votes and searched >= give_up:
+                break
+            if weights and (
+                max(weights.values()) >= ENOUGH_WEIGHT or max(votes.values()) >= ENOUGH_VOTES
+            ):
+                break
+        return votes, weights, seeds
 
-    def _runs(
-        self,
-        old_hash: npt.NDArray[np.uint64],
-        new_hash: npt.NDArray[np.uint64],
-        columns: npt.NDArray[np.intp],
-        dy: int,
-    ) -> list[tuple[int, int, int, int]]:
-        """(first column, end column, first row, end row), rows in band rows:
-        runs of neighbouring columns, each with the rows where all of them match."""
-        band = old_hash.shape[0]
-        first, end = max(0, -dy), min(band, band - dy)
-        if end - first < MIN_RUN:
+    def _anchors(
+        self, old: Pixels, new: Pixels, changed: npt.NDArray[np.bool_]
+    ) -> Iterator[_Anchor]:
+        """Rule 2: distinctive runs of changed pixels, from the busiest tile rows."""
+        per_row = changed.sum(axis=1)
+        order = np.argsort(-per_row, kind="stable")
+        busy = [int(r) for r in order if per_row[r] > 0]
+        found = 0
+        for part in ROW_PARTS:
+            for tile_row in busy:
+                y = tile_row * self.tile + part * self.tile // 64
+                if y >= self.height:
+                    continue
+                cols = np.flatnonzero(changed[tile_row])
+                left = int(cols[0]) * self.tile
+                right = min(self.width, (int(cols[-1]) + 1) * self.tile)
+                x = _best_run(new[y, left:right], old[y, left:right])
+                if x is not None:
+                    yield _Anchor(left + x, y, new[y, left + x : left + x + NEEDLE])
+                    found += 1
+                    if found == MAX_ANCHORS:
+                        return
+
+    def _look_up(
+        self, old: Pixels, anchor: _Anchor, bounds: Box, reach: int
+    ) -> list[tuple[int, int]]:
+        """The offsets (sx, sy), ``reach`` at most, at which ``anchor`` appears in ``old``."""
+        size = anchor.needle.size
+        left = max(bounds[0], anchor.x - reach)
+        top = max(bounds[1], anchor.y - reach)
+        right = min(bounds[2], anchor.x + size + reach)
+        bottom = min(bounds[3], anchor.y + 1 + reach)
+        if right - left < size:
             return []
-        matches = new_hash[first:end] == old_hash[first + dy : end + dy]
-        good = [c for c in columns.tolist() if _long_enough(matches[:, c])]
-        found: list[tuple[int, int, int, int]] = []
-        group: list[int] = []
-        for c in [*good, -2]:
-            if group and c == group[-1] + 1:
-                group.append(c)
+        # First two pairs of pixels as 64-bit words: the pair at the run's
+        # first edge (an edge is rarer than a colour) and another pair of the
+        # same parity, at even and at odd columns.
+        needle = anchor.needle
+        k = int(np.argmax(needle[1:] != needle[:-1]))
+        pairs = np.ascontiguousarray(needle[k : k + 2 * ((size - k) // 2)]).view(np.uint64)
+        m = next((i for i in range(1, pairs.size) if pairs[i] != pairs[0]), pairs.size - 1)
+        first, last = left + k, right - size + k  # where the first pair may start
+        found_y, found_x = [], []
+        for start in (first, first + 1):
+            count = (last - start) // 2 + 1
+            if count <= 0:
                 continue
-            if group:
-                best = _best_rows(matches, group)
-                if best is not None:
-                    found.append((best[0], best[1], best[2] + first, best[3] + first))
-            group = [c]
-        return found
+            words = old[top:bottom, start : start + 2 * (count + m)].view(np.uint64)
+            hit = words[:, :count] == pairs[0]
+            if m:
+                hit &= words[:, m : m + count] == pairs[m]
+            ys, js = np.divmod(np.flatnonzero(hit), count)
+            found_y.append(ys + top)
+            found_x.append(start - k + 2 * js)
+        ys, xs = np.concatenate(found_y), np.concatenate(found_x)
+        for j in range(size):
+            if ys.size == 0:
+                continue
+            keep = old[ys, xs + j] == anchor.needle[j]
+            ys, xs = ys[keep], xs[keep]
+        if ys.size > MAX_HITS:
+            return []
+        return [
+            (dx, dy)
+            for dx, dy in zip((xs - anchor.x).tolist(), (ys - anchor.y).tolist(), strict=True)
+            if dx or dy
+        ]
 
-    def _widen(
+    def _matches(
+        self, old: Pixels, new: Pixels, offset: tuple[int, int], bounds: Box
+    ) -> tuple[Box, npt.NDArray[np.bool_]]:
+        """Where, inside ``bounds``, ``new`` equals ``old`` shifted by ``offset``:
+        the area compared (destinations whose source is on the screen) and
+        the mask."""
+        sx, sy = offset
+        x0, y0 = max(bounds[0], -sx), max(bounds[1], -sy)
+        x1 = max(x0, min(bounds[2], self.width - sx))
+        y1 = max(y0, min(bounds[3], self.height - sy))
+        mask = new[y0:y1, x0:x1] == old[y0 + sy : y1 + sy, x0 + sx : x1 + sx]
+        return (x0, y0, x1, y1), mask
+
+    def _grow_move(
         self,
-        old: Picture,
-        new: Picture,
-        top: int,
-        dy: int,
-        run: tuple[int, int, int, int],
-        floor: int,
-        ceiling: int,
-    ) -> Move:
-        """The move for a run, grown left (down to ``floor``) and right (up to
-        ``ceiling``) over every pixel column that matches on all its rows."""
-        c0, c1, r0, r1 = run
-        y, h = top + r0, r1 - r0
-        left, right = c0 * self.tile, c1 * self.tile
-        old_px = old.reshape(self.height, self.width * 4).view(np.uint32)
-        new_px = new.reshape(self.height, self.width * 4).view(np.uint32)
-
-        def matching(x0: int, x1: int) -> npt.NDArray[np.bool_]:
-            same = new_px[y : y + h, x0:x1] == old_px[y + dy : y + dy + h, x0:x1]
-            return np.asarray(same.all(axis=0), np.bool_)
-
-        if left > floor:
-            edge = matching(max(floor, left - self.tile), left)
-            misses = np.flatnonzero(~edge)
-            left -= edge.size if misses.size == 0 else edge.size - 1 - int(misses[-1])
-        if right < ceiling:
-            edge = matching(right, min(ceiling, right + self.tile))
-            misses = np.flatnonzero(~edge)
-            right += edge.size if misses.size == 0 else int(misses[0])
-        return Move(left, y, right - left, h, left, y + dy)
+        old: Pixels,
+        new: Pixels,
+        seed: Box,
+        offset: tuple[int, int],
+        matches: tuple[Box, npt.NDArray[np.bool_]],
+    ) -> Move | None:
+        """Rule 5: the move grown from ``seed``, or None if too small."""
+        (left, top, _, _), mask = matches
+        if not (left <= seed[0] and top <= seed[1] < top + mask.shape[0]):
+            return None
+        box = _largest_rect(mask, seed[1] - top, seed[0] - left, seed[2] - left)
+        if box is None:
+            return None
+        x0, y0, x1, y1 = box[0] + left, box[1] + top, box[2] + left, box[3] + top
+        # The whole matching rectangle moves (unchanged pixels in it cost
+        # nothing), if enough of it changed.
+        if np.count_nonzero(new[y0:y1, x0:x1] != old[y0:y1, x0:x1]) < MIN_MOVE_PIXELS:
+            return None
+        return Move(x0, y0, x1 - x0, y1 - y0, x0 + offset[0], y0 + offset[1])
 
 
-#: How many columns ``_best_rows`` may drop at either end of a group.
-_TRIM: Final = 3
+def _pixels(picture: Picture) -> Pixels:
+    """A (height, width, 4) uint8 picture as (height, width) uint32, no copy."""
+    return picture.view(np.uint32)[..., 0]
 
 
-def _best_rows(
-    matches: npt.NDArray[np.bool_], group: list[int]
-) -> tuple[int, int, int, int] | None:
-    """The largest (columns x rows) run of a group of neighbouring columns,
-    dropping up to ``_TRIM`` columns at either end (a window's edge columns
-    match only in parts)."""
-    best: tuple[int, int, int, int] | None = None
-    area = 0
-    n = len(group)
-    for i in range(min(_TRIM, n - 1) + 1):
-        for j in range(min(_TRIM, n - 1 - i) + 1):
-            c0, c1 = group[i], group[n - 1 - j] + 1
-            run = _longest_run(np.asarray(matches[:, c0:c1].all(axis=1), np.bool_))
-            if run is None or run[1] - run[0] < MIN_RUN:
-                continue
-            if (c1 - c0) * (run[1] - run[0]) > area:
-                area = (c1 - c0) * (run[1] - run[0])
-                best = (c0, c1, run[0], run[1])
-    return best
+def _patch_score(old: Pixels, new: Pixels, anchors: list[_Anchor], offset: tuple[int, int]) -> int:
+    """How many pixels of the ``PATCH`` rows around ``anchors`` match under ``offset``."""
+    sx, sy = offset
+    height, width = new.shape
+    score = 0
+    for a in anchors:
+        y0 = max(a.y - PATCH, -sy, 0)
+        y1 = min(a.y + PATCH + 1, height - sy, height)
+        x0, x1 = max(a.x, -sx), min(a.x + a.needle.size, width - sx)
+        if y0 < y1 and x0 < x1:
+            same = new[y0:y1, x0:x1] == old[y0 + sy : y1 + sy, x0 + sx : x1 + sx]
+            score += int(np.count_nonzero(same))
+    return score
 
 
-def _long_enough(values: npt.NDArray[np.bool_]) -> bool:
-    run = _longest_run(values)
-    return run is not None and run[1] - run[0] >= MIN_RUN
-
-
-def _longest_run(values: npt.NDArray[np.bool_]) -> tuple[int, int] | None:
-    """(start, end) of the longest run of True in ``values``, or None."""
-    if not values.any():
+def _best_run(new_row: Pixels, old_row: Pixels) -> int | None:
+    """Where in ``new_row`` the ``NEEDLE`` run with the most edges next to
+    changed pixels (pixels that differ from ``old_row``) starts; None if none
+    has ``MIN_EDGES``. Edges between unchanged pixels do not count: a run
+    reaching out of a moved window into static background is found nowhere."""
+    if new_row.size < NEEDLE:
         return None
-    padded = np.concatenate(([False], values, [False])).astype(np.int8)
-    edges = np.diff(padded)
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
-    best = int(np.argmax(ends - starts))
-    return int(starts[best]), int(ends[best])
+    changed = new_row != old_row
+    if not changed.any():
+        return None
+    moved = changed[1:] | changed[:-1]
+    edges = np.concatenate(([0], np.cumsum((new_row[1:] != new_row[:-1]) & moved)))
+    # Edges inside run i: onto pixels i+1 .. i+NEEDLE-1.
+    score = edges[NEEDLE - 1 :] - edges[: edges.size - NEEDLE + 1]
+    # Best first; among equals, nearest the middle of the changed span, which
+    # is inside a moved window rather than on the strip it uncovered.
+    middle = np.abs(np.arange(score.size) - (score.size // 2))
+    for start in np.lexsort((middle, -score))[:RUN_CHOICES].tolist():
+        if score[start] < MIN_EDGES:
+            return None
+        run = new_row[start : start + NEEDLE]
+        # A repeating pattern (a dotted line) is found wherever it repeats.
+        if not any(np.array_equal(run[p:], run[:-p]) for p in range(1, MAX_PERIOD + 1)):
+            return int(start)
+    return None
+
+
+def _largest_rect(mask: npt.NDArray[np.bool_], row: int, c0: int, c1: int) -> Box | None:
+    """A large all-True rectangle of ``mask`` through ``row`` that covers
+    columns ``c0`` to ``c1`` (a seed, all True on ``row``), as (left, top,
+    right, bottom).
+
+    Each column's run of True through ``row`` is measured up and down; the
+    columns then widen one at a time towards the side that keeps the taller
+    rectangle, and the largest rectangle seen wins (the greedy answer to
+    "largest rectangle containing a point", exact for one-sided heights)."""
+    width = mask.shape[1]
+    if c1 > width or not mask[row, c0:c1].all():
+        return None
+    above = mask[row::-1]
+    below = mask[row:]
+    up = np.where(above.all(axis=0), above.shape[0], np.argmin(above, axis=0)).tolist()
+    down = np.where(below.all(axis=0), below.shape[0], np.argmin(below, axis=0)).tolist()
+    # From the seed's middle column alone: the seed may reach out of the
+    # moved area by a few columns that match only near ``row``.
+    i = (c0 + c1) // 2
+    j = i + 1
+    u, d = up[i], down[i]
+    best = ((j - i) * (u + d - 1), i, j, u, d)
+    while True:
+        left = min(u, up[i - 1]) + min(d, down[i - 1]) if i > 0 else 0
+        right = min(u, up[j]) + min(d, down[j]) if j < width else 0
+        if max(left, right) < 2:  # a column not matching on ``row`` itself
+            break
+        if left >= right:
+            i -= 1
+            u, d = min(u, up[i]), min(d, down[i])
+        else:
+            u, d = min(u, up[j]), min(d, down[j])
+            j += 1
+        area = (j - i) * (u + d - 1)
+        if area > best[0]:
+            best = (area, i, j, u, d)
+    _, i, j, u, d = best
+    return i, row - u + 1, j, row + d
+
+
+def _region(
+    changed: npt.NDArray[np.bool_], row: int, col: int, known: dict[tuple[int, int], Box]
+) -> Box:
+    """The bounding box in tiles (left, top, right, bottom) of the changed
+    tiles connected to tile (``row``, ``col``), corners included; ``known``
+    remembers it for every tile of the region."""
+    if (row, col) in known:
+        return known[(row, col)]
+    rows, cols = changed.shape
+    seen, stack = {(row, col)}, [(row, col)]
+    while stack:
+        r, c = stack.pop()
+        for nr in (r - 1, r, r + 1):
+            for nc in (c - 1, c, c + 1):
+                if (nr, nc) not in seen and 0 <= nr < rows and 0 <= nc < cols and changed[nr, nc]:
+                    seen.add((nr, nc))
+                    stack.append((nr, nc))
+    box = (
+        min(c for _, c in seen),
+        min(r for r, _ in seen),
+        max(c for _, c in seen) + 1,
+        max(r for r, _ in seen) + 1,
+    )
+    for tile in seen:
+        known[tile] = box
+    return box
+
+
+def _destination(m: Move) -> Box:
+    return m.x, m.y, m.x + m.w, m.y + m.h
+
+
+def _source(m: Move) -> Box:
+    return m.src_x, m.src_y, m.src_x + m.w, m.src_y + m.h
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def apply_moves(picture: Picture, moves: list[Move]) -> None:
