@@ -226,7 +226,9 @@ def test_a_stalled_viewer_does_not_slow_the_other_or_grow_the_relay(
     finally:
         animator.terminate()
         animator.wait()
-    assert sent > 5 * 6.0, f"the scene did not animate ({sent} frames in 6 s)"
+    # At least 24 frames of ~350 KB would grow an unbounded relay by more than
+    # the 8 MiB allowed below (a loaded machine may animate at 4 fps, not 20).
+    assert sent >= 24, f"the scene did not animate ({sent} frames in 6 s)"
     # Every frame the host sent meanwhile reached the healthy viewer (give or
     # take the few in flight at either edge of the window).
     assert received >= sent - 3, f"healthy viewer got {received} of {sent} frames"
