@@ -24,7 +24,15 @@ and 95th percentile over ``--runs`` runs (after a few warm-up runs):
   desktop, with and without moves, checked the same way;
 - what looking for moves costs where there are none: ``benchmarks.scene``'s
   video area on the desktop, and a full-screen change between two desktops,
-  with and without moves.
+  with and without moves;
+- the full-screen desktop change of ``benchmarks.scene fullscreen`` (two
+  ``tests.scenes.desktop_picture`` pictures, alternating), as
+  ``vnc_compare`` shows it: bytes and encode time.
+
+The typing, scroll, full-screen and key frame rows are also measured with
+``BEFORE`` (no palette or delta rects, every size at zstd level 1: the
+encoder before those and the adaptive level), marked "before", as the
+baseline.
 
 Prints a table and writes benchmarks/results/codec_micro.json. The machine
 may be shared: the load average before and after is recorded with the results.
@@ -52,11 +60,13 @@ from PIL import Image, ImageDraw
 
 from host_app.capture import MssSource
 from host_app.encoder import TileEncoder
-from tests.scenes import text_page
+from tests.scenes import desktop_picture, text_page
 from tests.xvfb import running_xvfb
 from viewer_app.decoder import Canvas
 
 WIDTH, HEIGHT = 1920, 1080
+#: The encoder options of the "before" rows (see the module docstring).
+BEFORE: dict[str, Any] = {"palette": False, "delta": False, "small_level": 1}
 RESULTS = Path(__file__).resolve().parent / "results" / "codec_micro.json"
 WARMUP = 5
 
@@ -196,33 +206,34 @@ def run(runs: int) -> list[dict[str, Any]]:
             add("encode: typing (1 tile)", timing, int(np.median(sizes)))
             typing_payload = _delta(desk, typed)
 
-            encoder = TileEncoder(WIDTH, HEIGHT)
-            encoder.encode(desk, keyframe=True, seq=0, capture_ns=0)
-            pictures = alternate(scrolled, desk)
-            sizes.clear()
-            timing = measure(encode_delta, runs)
-            add(
-                "encode: full-screen change (scroll)",
-                timing,
-                int(np.median(sizes)),
-                f"ratio {frame_bytes / np.median(sizes):.0f}x",
-            )
+            for options, label in ((BEFORE, ", before"), ({}, "")):
+                encoder = TileEncoder(WIDTH, HEIGHT, **options)
+                encoder.encode(desk, keyframe=True, seq=0, capture_ns=0)
+                pictures = alternate(scrolled, desk)
+                sizes.clear()
+                timing = measure(encode_delta, runs)
+                add(
+                    f"encode: full-screen change (scroll){label}",
+                    timing,
+                    int(np.median(sizes)),
+                    f"ratio {frame_bytes / np.median(sizes):.0f}x",
+                )
+
+                sizes.clear()
+
+                def encode_key(encoder: TileEncoder = encoder) -> None:
+                    payload = encoder.encode(desk, keyframe=True, seq=next(seq), capture_ns=0)
+                    assert payload is not None
+                    sizes.append(len(payload))
+
+                timing = measure(encode_key, runs)
+                add(
+                    f"encode: key frame{label}",
+                    timing,
+                    int(np.median(sizes)),
+                    f"ratio {frame_bytes / np.median(sizes):.0f}x",
+                )
             scroll_payload = _delta(desk, scrolled)
-
-            sizes.clear()
-
-            def encode_key() -> None:
-                payload = encoder.encode(desk, keyframe=True, seq=next(seq), capture_ns=0)
-                assert payload is not None
-                sizes.append(len(payload))
-
-            timing = measure(encode_key, runs)
-            add(
-                "encode: key frame",
-                timing,
-                int(np.median(sizes)),
-                f"ratio {frame_bytes / np.median(sizes):.0f}x",
-            )
             key_payload = encoder.encode(desk, keyframe=True, seq=0, capture_ns=0)
             assert key_payload is not None
 
@@ -251,7 +262,9 @@ def run(runs: int) -> list[dict[str, Any]]:
                 assert idle.encode(source.grab(), keyframe=False, seq=1, capture_ns=0) is None
 
             add("grab + encode, screen unchanged", measure(idle_tick, runs), note="zero-copy")
-    rows.extend(typing_rows(runs))
+    for options, label in ((BEFORE, ", before"), ({}, "")):
+        rows.extend(typing_rows(runs, options, label))
+        rows.extend(desktop_change_rows(runs, options, label))
     rows.extend(scroll_rows(runs))
     rows.extend(drag_rows(runs))
     rows.extend(no_move_rows(runs))
@@ -280,10 +293,40 @@ def typing_pictures() -> tuple[Picture, Picture]:
     return pictures[0], pictures[1]
 
 
-def typing_rows(runs: int) -> list[dict[str, Any]]:
+def typing_rows(runs: int, options: dict[str, Any], label: str) -> list[dict[str, Any]]:
     """Encode (and decode, checked) a keystroke plus a stamp box, alternating."""
     first, second = typing_pictures()
-    encoder = TileEncoder(WIDTH, HEIGHT)
+    return alternating_rows(
+        f"encode: typing (glyph + stamp box){label}", first, second, runs, options
+    )
+
+
+def desktop_change_rows(runs: int, options: dict[str, Any], label: str) -> list[dict[str, Any]]:
+    """Encode (and decode, checked) the fullscreen scene's two desktops, alternating."""
+    from benchmarks.scene import FULLSCREEN_SEEDS
+
+    first, second = (_bgrx(desktop_picture(WIDTH, HEIGHT, seed)) for seed in FULLSCREEN_SEEDS)
+    return alternating_rows(
+        f"encode: desktop change (fullscreen scene){label}",
+        first,
+        second,
+        max(runs // 4, 20),
+        options,
+    )
+
+
+def _bgrx(rgb: Picture) -> Picture:
+    picture = np.zeros((*rgb.shape[:2], 4), np.uint8)
+    picture[..., :3] = rgb[..., ::-1]
+    return picture
+
+
+def alternating_rows(
+    name: str, first: Picture, second: Picture, runs: int, options: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Encode ``second``, ``first``, ... after a key frame of ``first``; the
+    first two payloads decoded and checked."""
+    encoder = TileEncoder(WIDTH, HEIGHT, **options)
     canvas = Canvas()
     key = encoder.encode(first, keyframe=True, seq=0, capture_ns=0)
     assert key is not None
@@ -308,7 +351,7 @@ def typing_rows(runs: int) -> list[dict[str, Any]]:
     pixels = sum(r.w * r.h for r in canvas.last_rects)
     return [
         {
-            "name": "encode: typing (glyph + stamp box)",
+            "name": name,
             **timing,
             "bytes": int(np.median(sizes)),
             "note": f"{rects[-1]} rects, {pixels} px",
@@ -332,8 +375,8 @@ def scroll_rows(runs: int) -> list[dict[str, Any]]:
     desk[..., :3] = np.asarray(desktop(2))[..., ::-1]
     picture = desk.copy()
     rows: list[dict[str, Any]] = []
-    for moves in (True, False):
-        encoder = TileEncoder(WIDTH, HEIGHT, moves=moves)
+    for moves, options in ((True, BEFORE), (True, {}), (False, {})):
+        encoder = TileEncoder(WIDTH, HEIGHT, moves=moves, **options)
         canvas = Canvas()
         picture[top : top + height, left : left + width] = page_bgrx[:height]
         key = encoder.encode(picture, keyframe=True, seq=0, capture_ns=0)
@@ -354,7 +397,7 @@ def scroll_rows(runs: int) -> list[dict[str, Any]]:
                 encode_ms.append((encoded - started) / 1e6)
                 decode_ms.append((decoded - encoded) / 1e6)
                 sizes.append(len(payload))
-        label = "with moves" if moves else "no moves"
+        label = ("with moves" if moves else "no moves") + (", before" if options else "")
         stats = encoder.statistics()
         moved = stats.moved_pixels // (runs + WARMUP)
         note = f"{np.mean(sizes) / 1000:.1f} KB mean; moved {moved:,} px/frame"

@@ -15,8 +15,21 @@ narrower) and sends exact rectangles, not whole tiles:
    unchanged pixels costs less). A changed area spanning many tiles thus
    becomes one rect, a typed glyph one rect of about its size.
 
-The changed pixels, raw BGRX in rect order, go into one zstd frame
+The changed pixels, in rect order, go into one zstd frame
 (protocol/frames.py). A key frame sends every tile, as full-width bands.
+With ``palette`` on (the default), a rect of at most 256 distinct pixels is
+sent as a ``PALETTE`` rect (protocol/palette.py: its colours once, then 1, 2,
+4 or 8 bits a pixel) when that is smaller than raw BGRX (any but the tiniest
+rect) and, beyond 16 colours, the rect has ``PIXELS_PER_COLOUR`` pixels a
+colour; a big rect is sampled first, so one with many colours costs a small
+sort. Text and UI compress to about half as many bytes so. With ``delta``
+on (the default), a rect of more colours (photo, video, gradient) is sent
+as ``DELTA_BGRX``: each byte minus the one of the pixel to its left, which
+zstd compresses about 3x better there (and worse on text: those stay raw).
+The zstd level depends on how much there is to compress: below
+``SMALL_DATA`` bytes (typing, a menu, a few lines of a scroll) it is
+``small_level``, which there costs well under a millisecond; above, ``level``
+(fast: a full screen at a high level would take tens of milliseconds).
 
 With ``lossy`` on (only where the relay's policy allows it: host_app/lossy.py),
 each changed tile is classified first: a 16x16 subsample of it (every
@@ -63,6 +76,7 @@ from protocol.frames import (
     Rect,
     encode_frame_header,
 )
+from protocol.palette import encode_palette
 from protocol.wire import FLAG_KEYFRAME
 
 #: Tiles are squares whose side is a multiple of this, so that a tile row of
@@ -85,6 +99,15 @@ PHOTO_COLOURS: Final = 96
 JPEG_MIN_PIXELS: Final = 32 * 32
 #: Default JPEG quality (Pillow's scale, 1-95).
 JPEG_QUALITY: Final = 80
+#: A rect of more than 16 colours (8-bit indices) is sent as a palette only
+#: with at least this many pixels per colour: below, its palette (4 bytes a
+#: colour, which compress poorly) costs more than zstd saves on the indices
+#: (measured on scrolled text: about even at 20-30 pixels a colour).
+PIXELS_PER_COLOUR: Final = 32
+#: Rect data of fewer bytes than this is compressed at ``small_level``.
+SMALL_DATA: Final = 64 * 1024
+#: Default zstd level for small data (see the module docstring).
+SMALL_LEVEL: Final = 9
 
 Picture = npt.NDArray[np.uint8]
 
@@ -141,6 +164,9 @@ class TileEncoder:
         moves: bool = True,
         lossy: bool = False,
         jpeg_quality: int = JPEG_QUALITY,
+        palette: bool = True,
+        delta: bool = True,
+        small_level: int = SMALL_LEVEL,
     ) -> None:
         if not (1 <= width <= MAX_SCREEN_SIDE and 1 <= height <= MAX_SCREEN_SIDE):
             raise ValueError(f"screen size {width}x{height} outside 1..{MAX_SCREEN_SIDE}")
@@ -153,6 +179,12 @@ class TileEncoder:
         #: Photo-like rects may be sent as JPEG (see the module docstring).
         self.lossy = lossy
         self.jpeg_quality = jpeg_quality
+        #: Rects of few colours may be sent as ``PALETTE`` rects.
+        self.palette = palette
+        #: Rects of too many colours for a palette are sent as ``DELTA_BGRX``
+        #: (with ``palette`` off, every rect of pixels is).
+        self.delta = delta
+        self.small_level = small_level
         self._cols = -(-width // tile)
         self._rows = -(-height // tile)
 
@@ -177,6 +209,9 @@ class TileEncoder:
         self._gather: Picture = np.empty(4 * width * height + moves_room, np.uint8)
         self._staging: Picture | None = None
         self._compressor = zstandard.ZstdCompressor(level=level, write_content_size=True)
+        self._small_compressor = zstandard.ZstdCompressor(
+            level=small_level, write_content_size=True
+        )
         self._scrolls = MoveDetector(width, height, tile) if moves else None
         # Lossy only: the subsample of the picture, padded to whole tiles.
         samples = tile // SAMPLE_STEP
@@ -277,9 +312,7 @@ class TileEncoder:
                     continue
             rects.append(Rect(x, y, w, h, Encoding.RAW_BGRX, w * h * 4))
         copies = [Rect(m.x, m.y, m.w, m.h, Encoding.COPY, COPY_SOURCE.size) for m in moves]
-        head = encode_frame_header(header, copies + rects)
-        blob = self._compressor.compress(self._pack(frame, rects, moves, jpegs))
-        payload = head + blob
+        rects, payload = self._payload(frame, header, copies, rects, moves, jpegs)
         # Only now, with the payload made, does the previous picture move on.
         if rects:
             self._remember(frame, rects)
@@ -482,12 +515,108 @@ class TileEncoder:
             photo,
         ), count
 
+    def _payload(
+        self,
+        frame: Picture,
+        header: FrameHeader,
+        copies: list[Rect],
+        rects: list[Rect],
+        moves: list[Move],
+        jpegs: dict[int, bytes],
+    ) -> tuple[list[Rect], bytes]:
+        """The rects sent and the payload: header, rect table, blob.
+
+        Each raw rect is sent as ``_pixel_rects`` chooses. When the raw data
+        is under ``SMALL_DATA`` bytes and some rects became palette rects of
+        more than 16 colours, the payload is also made with those rects raw
+        and the smaller of the two is sent: rects indexed by different
+        8-bit palettes no longer share byte patterns (one anti-aliased glyph
+        in two rects), which can cost zstd more than the indexing saves
+        (scrolled text), and small data compresses in a fraction of a
+        millisecond. Smaller palettes pack 2 to 8 pixels a byte and win.
+        """
+        small = sum(r.length for r in rects) < SMALL_DATA
+        indexed, plain, palettes = self._pixel_rects(frame, rects, weigh=not small)
+        payload = self._assemble(frame, header, copies, indexed, moves, jpegs | palettes)
+        if not small or all(data[0] < 16 for data in palettes.values()):
+            return indexed, payload
+        other = self._assemble(frame, header, copies, plain, moves, jpegs)
+        return (indexed, payload) if len(payload) <= len(other) else (plain, other)
+
+    def _pixel_rects(
+        self, frame: Picture, rects: list[Rect], *, weigh: bool
+    ) -> tuple[list[Rect], list[Rect], dict[int, bytes]]:
+        """How each raw rect is sent, in order:
+
+        1. with ``palette`` on, as a ``PALETTE`` rect if it has few colours
+           (more than 16 only with at least ``PIXELS_PER_COLOUR`` pixels a
+           colour) and that is smaller than raw;
+        2. with ``delta`` on, as ``DELTA_BGRX`` if it has too many colours
+           for a palette: photos, video, gradients, whose differences
+           compress about 3x better than their pixels (on text and UI they
+           compress worse, so those stay raw);
+        3. else raw.
+
+        With ``weigh``, a rect of more than 16 colours is indexed only if
+        that compresses smaller at ``level``, each compressed alone: its
+        palette (up to 1 KiB that compresses poorly) can outweigh what zstd
+        saves on 8-bit indices over raw pixels (a flat taskbar band: 2 425
+        bytes indexed, 1 517 raw). 1, 2 and 4-bit indices always win.
+
+        Returns the rects, the same with each palette rect raw, and the
+        palette rects' data by index.
+        """
+        chosen: list[Rect] = []
+        plain: list[Rect] = []
+        palettes: dict[int, bytes] = {}
+        for r in rects:
+            data = None
+            if r.encoding == Encoding.RAW_BGRX and self.palette:
+                area = frame[r.y : r.y + r.h, r.x : r.x + r.w]
+                data = encode_palette(area.view(np.uint32).reshape(r.h, r.w))
+                if data is None and self.delta:
+                    r = _as_delta(r)
+                elif data is not None and data[0] >= max(16, r.w * r.h // PIXELS_PER_COLOUR):
+                    data = None
+                elif data is not None and weigh and data[0] >= 16:
+                    alone = self._compressor.compress(np.ascontiguousarray(area).data)
+                    if len(alone) <= len(self._compressor.compress(data)):
+                        data = None
+            elif self.delta:
+                r = _as_delta(r)
+            if data is not None and len(data) < r.length:
+                palettes[len(chosen)] = data
+                chosen.append(Rect(r.x, r.y, r.w, r.h, Encoding.PALETTE, len(data)))
+            else:
+                chosen.append(r)
+            plain.append(r)
+        return chosen, plain, palettes
+
+    def _assemble(
+        self,
+        frame: Picture,
+        header: FrameHeader,
+        copies: list[Rect],
+        rects: list[Rect],
+        moves: list[Move],
+        encoded: dict[int, bytes],
+    ) -> bytes:
+        """Header, rect table and blob: the data packed (``_pack``) and
+        compressed at ``small_level`` below ``SMALL_DATA`` bytes, else at
+        ``level``."""
+        head = encode_frame_header(header, copies + rects)
+        data = self._pack(frame, rects, moves, encoded)
+        small = data.nbytes < SMALL_DATA
+        return head + (self._small_compressor if small else self._compressor).compress(data)
+
     def _pack(
-        self, frame: Picture, rects: list[Rect], moves: list[Move], jpegs: dict[int, bytes]
+        self, frame: Picture, rects: list[Rect], moves: list[Move], encoded: dict[int, bytes]
     ) -> memoryview:
-        """The moves' sources, then the rects' pixels (raw, or the JPEG of
-        ``jpegs[index]``), in rect order: the bytes to compress."""
-        if not moves and not jpegs and frame.flags.c_contiguous and self._whole_rows(rects):
+        """The moves' sources, then the rects' data (raw pixels, their
+        differences along the row for ``DELTA_BGRX``, or the JPEG or palette
+        data ``encoded[index]``), in rect order: the bytes to compress."""
+        raw = all(r.encoding == Encoding.RAW_BGRX for r in rects)
+        if raw and not moves and frame.flags.c_contiguous and self._whole_rows(rects):
             # Full-width tile rows one after another (every key frame, any
             # change that touches every tile of its rows) are already in
             # rect order in the picture's own memory: no gathering.
@@ -498,11 +627,11 @@ class TileEncoder:
             COPY_SOURCE.pack_into(self._gather.data, offset, m.src_x, m.src_y)
             offset += COPY_SOURCE.size
         for i, r in enumerate(rects):
-            if i in jpegs:
-                self._gather[offset : offset + r.length] = np.frombuffer(jpegs[i], np.uint8)
+            if i in encoded:
+                self._gather[offset : offset + r.length] = np.frombuffer(encoded[i], np.uint8)
             else:
                 destination = self._gather[offset : offset + r.length].reshape(r.h, r.w, 4)
-                np.copyto(destination, frame[r.y : r.y + r.h, r.x : r.x + r.w])
+                _pixel_data(frame[r.y : r.y + r.h, r.x : r.x + r.w], r.encoding, destination)
             offset += r.length
         return self._gather[:offset].data
 
@@ -530,6 +659,23 @@ class TileEncoder:
 Box = tuple[int, int, int, int, bool]
 #: Tile rows [r0, r1) by tile columns [c0, c1), as (r0, r1, c0, c1).
 TileSpan = tuple[int, int, int, int]
+
+
+def _pixel_data(pixels: Picture, encoding: Encoding, out: Picture) -> None:
+    """Write the (h, w, 4) ``pixels`` into ``out`` as ``RAW_BGRX`` or
+    ``DELTA_BGRX`` (each byte minus the byte of the pixel to its left)."""
+    if encoding == Encoding.DELTA_BGRX:
+        np.subtract(pixels[:, 1:], pixels[:, :-1], out=out[:, 1:])
+        np.copyto(out[:, 0], pixels[:, 0])
+    else:
+        np.copyto(out, pixels)
+
+
+def _as_delta(rect: Rect) -> Rect:
+    """A raw rect as ``DELTA_BGRX``; any other as it is."""
+    if rect.encoding != Encoding.RAW_BGRX:
+        return rect
+    return Rect(rect.x, rect.y, rect.w, rect.h, Encoding.DELTA_BGRX, rect.length)
 
 
 def encode_jpeg(pixels: Picture, quality: int = JPEG_QUALITY) -> bytes:

@@ -13,6 +13,14 @@ position of the picture, as it stands when the rect is applied, are copied to
 (the result is as if the source were copied out first: memmove semantics).
 ``JPEG`` is one baseline JPEG file of exactly w x h pixels (``jpeg_size``
 reads and checks its header; decoding it is the viewer's business).
+``PALETTE`` is ``n-1 u8``, n palette entries of 4 bytes (BGRX, exact), then
+the rows of indices, b = 1, 2, 4 or 8 bits each for n <= 2, 4, 16, 256,
+packed most significant bits first, each row padded to a whole byte
+(protocol/palette.py). ``DELTA_BGRX`` is w*h*4 bytes like ``RAW_BGRX``,
+each byte the difference (modulo 256) between the pixel's byte and the same
+byte of the pixel to its left, a row's first pixel as it is: smooth
+gradients (photos, video, wallpapers) become runs of small numbers, which
+zstd compresses far better; a receiver adds them back up along each row.
 
 ``encode_frame_header`` writes everything before the blob; ``parse_frame`` takes
 a whole payload apart. Any bytes given to ``parse_frame`` either parse or raise
@@ -28,9 +36,12 @@ Rules checked by ``parse_frame``:
    ``n_rects`` is at most a quarter of that, and the rect table must fit in
    the bytes actually received before any of it is read.
 4. Every rect has ``w, h > 0``, lies inside the screen, has a known encoding,
-   and for ``RAW_BGRX`` ``length == w*h*4``, for ``COPY`` ``length == 4``,
-   for ``JPEG`` ``1 <= length <= w*h*4 + JPEG_SLACK``; a key frame holds no
-   ``COPY`` rect (it needs no earlier picture).
+   and for ``RAW_BGRX`` and ``DELTA_BGRX`` ``length == w*h*4``, for ``COPY``
+   ``length == 4``,
+   for ``JPEG`` ``1 <= length <= w*h*4 + JPEG_SLACK``, for ``PALETTE``
+   ``length == 1 + 4*n + h*ceil(w*b/8)`` for some n in 1..256
+   (``palette_entries``); a key frame holds no ``COPY`` rect (it needs no
+   earlier picture).
 5. The blob is exactly one zstd frame (its block structure walked, no bytes
    after it) whose declared content size equals the sum of the lengths, so a
    decompressor can be told exactly how much to produce before it starts.
@@ -38,8 +49,10 @@ Rules checked by ``parse_frame``:
 Whether a key frame's rects cover the whole screen is left to the receiver
 (``viewer_app.decoder.Canvas``), which owns a reusable coverage mask; so is
 the check of a ``COPY`` rect's source (``copy_source``), which lies in the
-compressed blob: it must lie inside the screen; and of a ``JPEG`` rect's
-header (``jpeg_size``): a baseline JPEG of the rect's size.
+compressed blob: it must lie inside the screen; of a ``JPEG`` rect's
+header (``jpeg_size``): a baseline JPEG of the rect's size; and of a
+``PALETTE`` rect's first byte and indices (``protocol.palette.decode_palette``):
+n as its length says, no index n or more.
 """
 
 from __future__ import annotations
@@ -53,6 +66,7 @@ from typing import Final
 import zstandard
 
 from protocol.errors import ErrorCode, LocalProtocolError, RemoteProtocolError
+from protocol.palette import palette_entries
 from protocol.wire import FLAG_KEYFRAME, MAX_FRAME_MESSAGE
 
 #: Value of the payload's version byte.
@@ -121,6 +135,12 @@ class Encoding(enum.IntEnum):
     #: One baseline JPEG (JFIF, 8-bit, greyscale or YCbCr) of exactly w x h
     #: pixels; lossy, sent only where the relay's policy allows it.
     JPEG = 2
+    #: Few colours, exactly: ``n-1 u8``, n BGRX entries, then each row's
+    #: indices packed at 1, 2, 4 or 8 bits (protocol/palette.py).
+    PALETTE = 3
+    #: w*h pixels as ``RAW_BGRX``, each byte minus the same byte of the pixel
+    #: to its left (modulo 256); the first pixel of each row as it is.
+    DELTA_BGRX = 4
 
 
 def max_rect_data(width: int, height: int) -> int:
@@ -195,16 +215,19 @@ def _rect_problem(x: int, y: int, w: int, h: int, encoding: int, length: int) ->
         return f"unknown rect encoding {encoding}"
     if not 0 <= length <= _U32:
         return "rect length out of range"
-    if encoding == Encoding.RAW_BGRX and length != w * h * 4:
+    if encoding in _PIXEL_ENCODINGS and length != w * h * 4:
         return f"raw rect {w}x{h} must hold {w * h * 4} bytes, not {length}"
     if encoding == Encoding.COPY and length != COPY_SOURCE.size:
         return f"copy rect must hold {COPY_SOURCE.size} bytes, not {length}"
     if encoding == Encoding.JPEG and not 1 <= length <= w * h * 4 + JPEG_SLACK:
         return f"JPEG rect {w}x{h} may hold 1..{w * h * 4 + JPEG_SLACK} bytes, not {length}"
+    if encoding == Encoding.PALETTE and palette_entries(w, h, length) is None:
+        return f"palette rect {w}x{h} cannot hold {length} bytes"
     return None
 
 
 _ENCODINGS: Final = frozenset(int(e) for e in Encoding)
+_PIXEL_ENCODINGS: Final = frozenset({Encoding.RAW_BGRX, Encoding.DELTA_BGRX})
 
 
 def _placement_problem(header: FrameHeader, rect: Rect) -> str | None:

@@ -337,7 +337,12 @@ def test_total_length_over_the_cap_is_refused() -> None:
     [
         (0, 0, 0, 1, 0, 0, "empty"),
         (0, 0, 1, 0, 0, 0, "empty"),
-        (0, 0, 1, 1, 3, 4, "encoding"),
+        (0, 0, 1, 1, 5, 4, "encoding"),
+        (0, 0, 1, 1, 4, 3, "raw rect 1x1 must hold 4 bytes, not 3"),
+        (0, 0, 1, 1, 3, 4, "palette rect 1x1 cannot hold 4 bytes"),
+        (0, 0, 1, 1, 3, 5, "palette rect 1x1 cannot hold 5 bytes"),
+        (0, 0, 1, 1, 3, 1 + 4 * 256 + 2, "palette rect 1x1 cannot hold"),
+        (0, 0, 9, 2, 3, 1 + 4 * 3 + 2 * 3 + 1, "palette rect 9x2 cannot hold"),
         (0, 0, 1, 1, 255, 4, "encoding"),
         (0, 0, 1, 1, 2, 0, "JPEG rect 1x1 may hold 1..4100 bytes, not 0"),
         (0, 0, 1, 1, 2, 4101, "JPEG rect 1x1 may hold"),

@@ -49,3 +49,8 @@ def test_camel_case_names() -> None:
 def test_frame_jpeg_payload_json_is_up_to_date() -> None:
     on_disk = expectations.FRAME_JPEG_PATH.read_text(encoding="ascii")
     assert on_disk == expectations.render(expectations.build_jpeg_frame())
+
+
+def test_frame_palette_payload_json_is_up_to_date() -> None:
+    on_disk = expectations.FRAME_PALETTE_PATH.read_text(encoding="ascii")
+    assert on_disk == expectations.render(expectations.build_palette_frame())

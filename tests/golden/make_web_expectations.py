@@ -1,6 +1,6 @@
 """Regenerate what the browser viewer's tests (viewer_app/web/test/) expect of the golden files.
 
-Writes two JSON files next to the golden ``.bin`` files, from the examples
+Writes JSON files next to the golden ``.bin`` files, from the examples
 that made them (make_golden.py, make_frame_golden.py) and from what this
 package's parsers say, so the JavaScript client is held to the Python rules:
 
@@ -23,6 +23,10 @@ package's parsers say, so the JavaScript client is held to the Python rules:
 - ``frame_move_payload.json``: the same for the move payload (a delta with
   copy rects), applied on the golden picture; copy rects carry their source
   as ``srcX``, ``srcY``.
+- ``frame_palette_payload.json``: the same for the palette payload (a key
+  frame of another size: palette rects of every index width, a raw rect, a
+  delta rect),
+  its mutations judged on a viewer already showing its own picture.
 - ``frame_jpeg_payload.json``: the same for the JPEG payload (a JPEG rect, a
   copy reading it, a raw rect), plus ``jpegRgba``, Pillow's decoding of its
   JPEG as RGBA, from which ``picture`` is composed. Its mutations are judged
@@ -81,6 +85,7 @@ MESSAGES_PATH: Final = GOLDEN_DIR / "messages.json"
 FRAME_PATH: Final = GOLDEN_DIR / "frame_payload.json"
 FRAME_MOVE_PATH: Final = GOLDEN_DIR / "frame_move_payload.json"
 FRAME_JPEG_PATH: Final = GOLDEN_DIR / "frame_jpeg_payload.json"
+FRAME_PALETTE_PATH: Final = GOLDEN_DIR / "frame_palette_payload.json"
 #: What a JPEG rect "decodes" to when judging mutations: BGRX grey, X 255.
 JPEG_STUB: Final = (0x80, 0x80, 0x80, 0xFF)
 
@@ -270,9 +275,10 @@ def build_json_cases() -> list[list[object]]:
     return [json_case(_random_json_text(rng)) for _ in range(1200)] + [json_case(deep)]
 
 
-def _golden_canvas() -> Canvas:
+def _golden_canvas(start: bytes | None = None) -> Canvas:
+    """A canvas showing the golden key frame (or the key frame ``start``)."""
     canvas = Canvas()
-    canvas.apply(make_frame_golden.payload())
+    canvas.apply(make_frame_golden.payload() if start is None else start)
     return canvas
 
 
@@ -282,9 +288,10 @@ def _picture(canvas: Canvas) -> bytes:
     return picture.tobytes()
 
 
-def frame_verdict(data: bytes) -> Verdict:
-    """What a viewer showing the golden picture makes of payload *data*."""
-    canvas = _golden_canvas()
+def frame_verdict(data: bytes, start: bytes | None = None) -> Verdict:
+    """What a viewer showing the golden picture (or key frame ``start``'s)
+    makes of payload *data*."""
+    canvas = _golden_canvas(start)
     before = _picture(canvas)
     sealed_keyframe = bool(data[1] & FLAG_KEYFRAME) if len(data) > 1 else True
     try:
@@ -343,8 +350,7 @@ def _frame_json(
         offset += r.length
     verdicts, changed = mutations(data, judge)
     canvas = _golden_canvas()
-    if not header.keyframe:
-        canvas.apply(data)
+    canvas.apply(data)
     return {
         "hex": data.hex(),
         "header": {
@@ -393,6 +399,24 @@ def build_jpeg_frame() -> Json:
     return out
 
 
+def palette_frame_verdict(data: bytes) -> Verdict:
+    """``frame_verdict`` on a viewer already showing the palette key frame's
+    picture (so a mutation that changes no pixel is ``.``)."""
+    return frame_verdict(data, make_frame_golden.palette_payload())
+
+
+def build_palette_frame() -> Json:
+    """The content of frame_palette_payload.json."""
+    golden = make_frame_golden
+    return _frame_json(
+        "frame_palette_payload.bin",
+        golden.PALETTE_HEADER,
+        golden.PALETTE_RECTS,
+        golden.PALETTE_DATA,
+        palette_frame_verdict,
+    )
+
+
 def build_all_messages() -> Json:
     """The content of messages.json."""
     return {"messages": build_messages(), "json_cases": build_json_cases()}
@@ -408,7 +432,9 @@ def main() -> None:
     FRAME_PATH.write_text(render(build_frame()), encoding="ascii")
     FRAME_MOVE_PATH.write_text(render(build_move_frame()), encoding="ascii")
     FRAME_JPEG_PATH.write_text(render(build_jpeg_frame()), encoding="ascii")
-    print(f"wrote {MESSAGES_PATH}, {FRAME_PATH}, {FRAME_MOVE_PATH} and {FRAME_JPEG_PATH}")
+    FRAME_PALETTE_PATH.write_text(render(build_palette_frame()), encoding="ascii")
+    print(f"wrote {MESSAGES_PATH}, {FRAME_PATH}, {FRAME_MOVE_PATH}, {FRAME_JPEG_PATH}")
+    print(f"and {FRAME_PALETTE_PATH}")
 
 
 if __name__ == "__main__":

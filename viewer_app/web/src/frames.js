@@ -10,7 +10,11 @@
  * a move: the w x h pixels at (src_x, src_y) of the picture as it stands
  * (earlier rects of the payload applied) are copied to (x, y), as if copied
  * out first when the two overlap (Screen.apply); JPEG (2) one baseline JPEG
- * of exactly w x h pixels (jpeg.js: decodeJpegRects before Screen.apply).
+ * of exactly w x h pixels (jpeg.js: decodeJpegRects before Screen.apply);
+ * PALETTE (3) n-1 u8, n BGRX entries, rows of 1/2/4/8-bit indices
+ * (palette.js; drawn by Screen.apply); DELTA_BGRX (4) w*h*4 bytes, each the
+ * difference modulo 256 from the same byte of the pixel to its left (a
+ * row's first pixel as it is), summed back up by Screen.apply.
  *
  * parsePayload(plaintext, {keyframe}) checks everything a Python viewer checks
  * (protocol/frames.py parse_frame, viewer_app/receiver.py, viewer_app/decoder.py
@@ -21,8 +25,9 @@
  *  2. the payload's key frame flag equals the sealed header's (`keyframe`);
  *  3. n_rects at most min(MAX_RECTS, cap / 4) and the rect table inside the
  *     payload, cap = 4*width*height + 1 MiB;
- *  4. every rect non-empty, of a known encoding, raw rects exactly w*h*4
- *     bytes, copy rects 4, JPEG rects 1..w*h*4 + JPEG_SLACK; inside the
+ *  4. every rect non-empty, of a known encoding, raw and delta rects exactly w*h*4
+ *     bytes, copy rects 4, JPEG rects 1..w*h*4 + JPEG_SLACK, palette rects
+ *     1 + 4n + h*ceil(w*b/8) for some n in 1..256 (paletteEntries); inside the
  *     screen; no copy rect in a key frame;
  *     the lengths' running sum within the cap;
  *  5. the blob exactly one zstd frame whose content size is that sum
@@ -33,7 +38,9 @@
  *  8. the blob decompresses into exactly the sum of the lengths;
  *  9. every copy rect's source lies inside the screen (its `srcX`, `srcY`);
  * 10. every JPEG rect's header declares one baseline JPEG of the rect's size
- *     (jpeg.js jpegSize; its scan is decoded later, by decodeJpegRects).
+ *     (jpeg.js jpegSize; its scan is decoded later, by decodeJpegRects);
+ * 11. every palette rect's first byte gives the n its length implies and no
+ *     index is n or more (palette.js checkPaletteRect).
  * Whether a delta fits the picture is Screen's business (screen.js).
  */
 
@@ -41,6 +48,7 @@ import { ErrorCode, ProtocolError } from "./errors.js";
 import { FLAG_KEYFRAME, MAX_FRAME_MESSAGE } from "./wire.js";
 import { checkZstdFrame, decompressExact } from "./zstd_frame.js";
 import { checkJpegRect } from "./jpeg.js";
+import { checkPaletteRect, paletteEntries } from "./palette.js";
 
 export { Screen } from "./screen.js";
 
@@ -61,7 +69,7 @@ export const STATUS_FLAGS = FLAG_PAUSED | FLAG_HIDDEN;
 /** Flag bits this version knows; any other bit set is refused. */
 export const KNOWN_FLAGS = FLAG_KEYFRAME | STATUS_FLAGS;
 /** How one rect's bytes are stored in the blob. */
-export const Encoding = Object.freeze({ RAW_BGRX: 0, COPY: 1, JPEG: 2 });
+export const Encoding = Object.freeze({ RAW_BGRX: 0, COPY: 1, JPEG: 2, PALETTE: 3, DELTA_BGRX: 4 });
 /** What a JPEG rect may hold beyond its raw size (headers, tables). */
 export const JPEG_SLACK = 4096;
 /** Size of a copy rect's data: src_x u16, src_y u16. */
@@ -152,13 +160,15 @@ export function parsePayload(plaintext, { keyframe }) {
     const encoding = view.getUint8(at + 8);
     const length = view.getUint32(at + 9);
     if (w < 1 || h < 1) throw bad(`rect size ${w}x${h} is empty or out of range`);
-    if (encoding === Encoding.RAW_BGRX) {
+    if (encoding === Encoding.RAW_BGRX || encoding === Encoding.DELTA_BGRX) {
       if (length !== w * h * 4) throw bad(`raw rect ${w}x${h} must hold ${w * h * 4} bytes, not ${length}`);
     } else if (encoding === Encoding.COPY) {
       if (length !== COPY_SOURCE_SIZE) throw bad(`copy rect must hold ${COPY_SOURCE_SIZE} bytes, not ${length}`);
     } else if (encoding === Encoding.JPEG) {
       const most = w * h * 4 + JPEG_SLACK;
       if (length < 1 || length > most) throw bad(`JPEG rect ${w}x${h} may hold 1..${most} bytes, not ${length}`);
+    } else if (encoding === Encoding.PALETTE) {
+      if (paletteEntries(w, h, length) === 0) throw bad(`palette rect ${w}x${h} cannot hold ${length} bytes`);
     } else {
       throw bad(`unknown rect encoding ${encoding}`);
     }
@@ -196,6 +206,7 @@ export function parsePayload(plaintext, { keyframe }) {
   const data = decompressExact(blob, total);
   for (const r of rects) {
     if (r.encoding === Encoding.JPEG) checkJpegRect(data.subarray(r.offset, r.offset + r.length), r);
+    if (r.encoding === Encoding.PALETTE) checkPaletteRect(data.subarray(r.offset, r.offset + r.length), r);
     if (r.encoding !== Encoding.COPY) continue;
     const srcX = (data[r.offset] << 8) | data[r.offset + 1];
     const srcY = (data[r.offset + 2] << 8) | data[r.offset + 3];

@@ -11,7 +11,9 @@
  * paused and hidden mean for the page is the session's business.
  *
  * Rects are drawn in order. A JPEG rect draws its RGBA from
- * `payload.images`, which jpeg.js decodeJpegRects must have filled first. A copy rect (a move) copies pixels of the
+ * `payload.images`, which jpeg.js decodeJpegRects must have filled first; a
+ * palette rect (checked by parsePayload) is expanded by palette.js; a delta
+ * rect's bytes are summed up along each row (modulo 256) as they are drawn. A copy rect (a move) copies pixels of the
  * picture as it stands (earlier rects included) with copyWithin, rows in the
  * order that never reads a row already overwritten: memmove semantics, as
  * viewer_app/decoder.py.
@@ -24,6 +26,7 @@
  */
 
 import { ErrorCode, ProtocolError } from "./errors.js";
+import { PALETTE, drawPaletteRect } from "./palette.js";
 
 /** True where a Uint32Array reads bytes [b0, b1, b2, b3] as b3<<24 | ... | b0. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -76,6 +79,11 @@ export class Screen {
     for (const r of rects) {
       if (r.encoding === COPY) copyRect(this.rgba, width, r);
       else if (r.encoding === JPEG) drawRgba(payload.images, this.rgba, width, r);
+      else if (r.encoding === PALETTE) drawPaletteRect(data, r, this.rgba, width);
+      else if (r.encoding === DELTA) {
+        if (src && dst && r.offset % 4 === 0) composeDeltaWords(src, r.offset >>> 2, dst, width, r.x, r.y, r.w, r.h);
+        else composeDeltas(data, r.offset, this.rgba, width, r.x, r.y, r.w, r.h);
+      }
       // A JPEG's length may leave the raw rects after it off the word grid.
       else if (src && dst && r.offset % 4 === 0) composeWords(src, r.offset >>> 2, dst, width, r.x, r.y, r.w, r.h);
       else composeBytes(data, r.offset, this.rgba, width, r.x, r.y, r.w, r.h);
@@ -87,9 +95,10 @@ export class Screen {
   }
 }
 
-/** Encodings of a copy and a JPEG rect (frames.js Encoding; frames.js imports this module). */
+/** Encodings of a copy, a JPEG and a delta rect (frames.js Encoding; frames.js imports this module). */
 const COPY = 1;
 const JPEG = 2;
+const DELTA = 4;
 
 /**
  * Draw a JPEG rect's decoded RGBA (jpeg.js decodeJpegRects) into the picture.
@@ -159,6 +168,51 @@ function composeBytes(src, s, dst, stride, x, y, w, h) {
       dst[d + 1] = src[s + 1];
       dst[d + 2] = src[s];
       dst[d + 3] = 255;
+    }
+  }
+}
+
+/**
+ * Draw a DELTA_BGRX rect: each byte is its difference from the same byte of
+ * the pixel to its left, so each channel's running sum along the row
+ * (modulo 256) is the pixel; the X byte is not needed (alpha 255).
+ * @param {Uint8Array} src @param {number} s first source byte
+ * @param {Uint8ClampedArray} dst @param {number} stride picture width
+ * @param {number} x @param {number} y @param {number} w @param {number} h
+ */
+function composeDeltas(src, s, dst, stride, x, y, w, h) {
+  for (let row = 0; row < h; row++) {
+    let d = ((y + row) * stride + x) * 4;
+    let blue = 0;
+    let green = 0;
+    let red = 0;
+    for (let i = 0; i < w; i++, s += 4, d += 4) {
+      blue = (blue + src[s]) & 0xff;
+      green = (green + src[s + 1]) & 0xff;
+      red = (red + src[s + 2]) & 0xff;
+      dst[d] = red;
+      dst[d + 1] = green;
+      dst[d + 2] = blue;
+      dst[d + 3] = 255;
+    }
+  }
+}
+
+/**
+ * The same a 32-bit word per pixel: the running sum of BGRX words byte by
+ * byte without carries between bytes (the low 7 bits of each byte added,
+ * the top bits by xor), then swizzled to RGBA as composeWords does.
+ * @param {Uint32Array} src @param {number} s first source word
+ * @param {Uint32Array} dst @param {number} stride picture width
+ * @param {number} x @param {number} y @param {number} w @param {number} h
+ */
+function composeDeltaWords(src, s, dst, stride, x, y, w, h) {
+  for (let row = 0, d = y * stride + x; row < h; row++, d += stride, s += w) {
+    let sum = 0;
+    for (let i = 0; i < w; i++) {
+      const v = src[s + i];
+      sum = (((sum & 0x7f7f7f7f) + (v & 0x7f7f7f7f)) ^ ((sum ^ v) & 0x80808080)) >>> 0;
+      dst[d + i] = 0xff000000 | ((sum & 0xff) << 16) | (sum & 0xff00) | ((sum >>> 16) & 0xff);
     }
   }
 }

@@ -45,6 +45,9 @@ const MOVE_BYTES = new Uint8Array(readFileSync(new URL("frame_move_payload.bin",
 /** @type {any} */
 const JPEG = JSON.parse(readFileSync(new URL("frame_jpeg_payload.json", GOLDEN), "utf8"));
 const JPEG_BYTES = new Uint8Array(readFileSync(new URL("frame_jpeg_payload.bin", GOLDEN)));
+/** @type {any} */
+const PALETTE = JSON.parse(readFileSync(new URL("frame_palette_payload.json", GOLDEN), "utf8"));
+const PALETTE_BYTES = new Uint8Array(readFileSync(new URL("frame_palette_payload.bin", GOLDEN)));
 /** make_web_expectations.py's stand-in JPEG decoder: every pixel JPEG_STUB (BGRX) as RGBA. */
 const stubDecoder = async (/** @type {Uint8Array} */ _bytes, /** @type {number} */ w, /** @type {number} */ h) => {
   const [b, g, r, a] = JPEG.jpegStub;
@@ -160,10 +163,10 @@ function payload({ flags = 1, width, height, rects, data, blob, version = 1, nRe
   return concat([head, blob]);
 }
 
-/** The Screen after the golden key frame. */
-function goldenScreen() {
+/** The Screen after the golden key frame (or the key frame `start`). */
+function goldenScreen(start = GOLDEN_BYTES) {
   const screen = new Screen();
-  screen.apply(parsePayload(GOLDEN_BYTES, { keyframe: true }));
+  screen.apply(parsePayload(start, { keyframe: true }));
   return screen;
 }
 
@@ -240,20 +243,23 @@ function compressedBlockContent(bytes, expected) {
   return { start: block + 3, end: block + 3 + (word >>> 3) };
 }
 
-for (const [label, bytes, expected] of /** @type {Array<[string, Uint8Array, any]>} */ ([
-  ["golden", GOLDEN_BYTES, EXPECTED],
-  ["move", MOVE_BYTES, MOVE],
-  ["JPEG", JPEG_BYTES, JPEG],
+// The palette payload's mutations are judged on a viewer already showing its
+// picture (make_web_expectations.py palette_frame_verdict).
+for (const [label, bytes, expected, start] of /** @type {Array<[string, Uint8Array, any, Uint8Array]>} */ ([
+  ["golden", GOLDEN_BYTES, EXPECTED, GOLDEN_BYTES],
+  ["move", MOVE_BYTES, MOVE, GOLDEN_BYTES],
+  ["JPEG", JPEG_BYTES, JPEG, GOLDEN_BYTES],
+  ["palette", PALETTE_BYTES, PALETTE, PALETTE_BYTES],
 ])) {
   test(`every mutation of the ${label} payload gets a Python viewer's verdict`, async () => {
     const content = compressedBlockContent(bytes, expected);
-    const golden = toHex(goldenScreen().rgba);
+    const golden = toHex(goldenScreen(start).rgba);
     /** @type {string[]} */
     const gaps = [];
     for (const [name, make] of Object.entries(MUTATIONS)) {
       const want = expected.mutations[name];
       for (const [index, data] of make(bytes).entries()) {
-        const screen = goldenScreen();
+        const screen = goldenScreen(start);
         const keyframe = data.length > 1 ? Boolean(data[1] & 1) : true;
         let got;
         try {
@@ -286,6 +292,47 @@ for (const [label, bytes, expected] of /** @type {Array<[string, Uint8Array, any
     assert.ok(gaps.length <= 16, `${gaps.length} gaps: ${gaps}`); // none with libzstd
   });
 }
+
+describe("the palette payload (palette rects of 1, 2, 4 and 8 bits, a raw and a delta rect)", () => {
+  test("parses to make_frame_golden.py's rects and composes to the Python viewer's picture", () => {
+    assert.equal(toHex(PALETTE_BYTES), PALETTE.hex, "frame_palette_payload.json is stale: run make_web_expectations.py");
+    const p = parsePayload(PALETTE_BYTES, { keyframe: true });
+    assert.deepEqual(p.rects, PALETTE.rects);
+    assert.deepEqual(p.rects.map((r) => r.encoding), [3, 3, 3, 3, 3, 0, 4]);
+    assert.equal(toHex(p.data), PALETTE.pixels);
+    const screen = goldenScreen();
+    assert.deepEqual(screen.apply(p), { resized: true, dirty: [{ x: 0, y: 0, w: 12, h: 5 }] });
+    assert.equal(toHex(screen.rgba), toHex(rgbaOf(hex(PALETTE.picture))));
+  });
+
+  test("a first byte that disagrees with the length, or an index past the palette, is refused", () => {
+    const p = parsePayload(PALETTE_BYTES, { keyframe: true });
+    /** @param {number} at @param {number} value */
+    const withByte = (at, value) => {
+      const data = p.data.slice();
+      data[at] = value;
+      return payload({ width: 12, height: 5, rects: p.rects, data });
+    };
+    const [one, two, three, sixteen, seventeen] = p.rects;
+    // n = 1: any set bit among the 12 indices is index 1; padding bits are not indices.
+    refuses(() => parsePayload(withByte(one.offset + 5, 0x80), { keyframe: true }), ErrorCode.BAD_MESSAGE, /index beyond its 1 colours/);
+    refuses(() => parsePayload(withByte(one.offset + 6, 0x80), { keyframe: true }), ErrorCode.BAD_MESSAGE, /index beyond/);
+    refuses(() => parsePayload(withByte(one.offset + 6, 0x10), { keyframe: true }), ErrorCode.BAD_MESSAGE, /index beyond/);
+    parsePayload(withByte(one.offset + 6, 0x0f), { keyframe: true });
+    // n = 3 at 2 bits: index 3 is refused, in the first or the last pixel of a row.
+    refuses(() => parsePayload(withByte(three.offset + 13, 0xc0), { keyframe: true }), ErrorCode.BAD_MESSAGE, /beyond its 3 colours/);
+    refuses(() => parsePayload(withByte(three.offset + 14, 0x30), { keyframe: true }), ErrorCode.BAD_MESSAGE, /beyond its 3 colours/);
+    refuses(() => parsePayload(withByte(three.offset + 15, 0xc0), { keyframe: true }), ErrorCode.BAD_MESSAGE, /beyond its 3 colours/);
+    parsePayload(withByte(three.offset + 15, 0x3f), { keyframe: true }); // padding
+    // n = 16 at 4 bits: every index is valid.
+    parsePayload(withByte(sixteen.offset + 65, 0xff), { keyframe: true });
+    // n = 17 at 8 bits: 17 is refused, 16 is not.
+    refuses(() => parsePayload(withByte(seventeen.offset + 69, 17), { keyframe: true }), ErrorCode.BAD_MESSAGE, /beyond its 17 colours/);
+    parsePayload(withByte(seventeen.offset + 69, 16), { keyframe: true });
+    // The first byte must say the n the length implies.
+    refuses(() => parsePayload(withByte(two.offset, 0), { keyframe: true }), ErrorCode.BAD_MESSAGE, /palette rect 3x2 of 11 bytes says 1 colours/);
+  });
+});
 
 describe("the JPEG payload (a JPEG rect, a copy reading it, a raw rect)", () => {
   test("parses to make_frame_golden.py's rects, the JPEG's size checked", () => {
@@ -414,7 +461,12 @@ describe("caps, checked before anything is decompressed", () => {
     const cases = [
       [{ x: 0, y: 0, w: 0, h: 2 }, /rect size 0x2 is empty/],
       [{ x: 0, y: 0, w: 4, h: 0 }, /rect size 4x0 is empty/],
-      [{ x: 0, y: 0, w: 4, h: 2, encoding: 3 }, /unknown rect encoding 3/],
+      [{ x: 0, y: 0, w: 4, h: 2, encoding: 5 }, /unknown rect encoding 5/],
+      [{ x: 0, y: 0, w: 4, h: 2, encoding: 4, length: 31 }, /raw rect 4x2 must hold 32 bytes, not 31/],
+      [{ x: 0, y: 0, w: 4, h: 2, encoding: 3 }, /palette rect 4x2 cannot hold 32 bytes/],
+      [{ x: 0, y: 0, w: 4, h: 2, encoding: 3, length: 8 }, /palette rect 4x2 cannot hold 8 bytes/],
+      [{ x: 0, y: 0, w: 4, h: 2, encoding: 3, length: 0 }, /palette rect 4x2 cannot hold 0 bytes/],
+      [{ x: 0, y: 0, w: 4, h: 2, encoding: 3, length: 4 * 256 + 9 + 1 }, /palette rect 4x2 cannot hold 1034 bytes/],
       [{ x: 0, y: 0, w: 4, h: 2, encoding: 2, length: 0 }, /JPEG rect 4x2 may hold 1\.\.4128 bytes, not 0/],
       [{ x: 0, y: 0, w: 4, h: 2, encoding: 2, length: 4129 }, /JPEG rect 4x2 may hold 1\.\.4128 bytes, not 4129/],
       [{ x: 0, y: 0, w: 4, h: 2, encoding: 1 }, /copy rect must hold 4 bytes, not 32/],
