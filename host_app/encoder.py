@@ -39,7 +39,11 @@ and a photo-like rect of at least ``JPEG_MIN_PIXELS`` is sent as one JPEG
 (Pillow, ``jpeg_quality``, 4:2:0) instead of raw pixels. Text and UI tiles
 (few colours: anti-aliased text on a flat background has a few dozen) stay
 lossless. The encoder remembers the exact pixels, not the JPEG's, so an
-unchanged photo area is not sent again.
+unchanged photo area is not sent again, and it remembers which tiles a
+viewer holds only approximately (a JPEG went there, or a move copied such
+pixels there). Once such a tile has not changed for ``REFRESH_AFTER``
+seconds, ``refresh`` sends it again, exactly (a paused video, a photo left
+on screen end up pixel-exact; one that keeps changing stays JPEG).
 
 With ``moves`` on (the default), a delta where many tiles changed is first
 searched for scrolled and dragged regions (host_app/moves.py). Those go first in the
@@ -99,6 +103,9 @@ PHOTO_COLOURS: Final = 96
 JPEG_MIN_PIXELS: Final = 32 * 32
 #: Default JPEG quality (Pillow's scale, 1-95).
 JPEG_QUALITY: Final = 80
+#: Lossy only: seconds a tile sent as JPEG must stay unchanged before
+#: ``refresh`` sends it again exactly.
+REFRESH_AFTER: Final = 1.0
 #: A rect of more than 16 colours (8-bit indices) is sent as a palette only
 #: with at least this many pixels per colour: below, its palette (4 bytes a
 #: colour, which compress poorly) costs more than zstd saves on the indices
@@ -138,6 +145,9 @@ class EncoderStatistics:
     bytes_out: int
     #: Duration of the last ``encode`` call in milliseconds.
     last_encode_ms: float
+    #: Lossy only: payloads ``refresh`` made, and the pixels they sent exactly.
+    refreshes: int = 0
+    refreshed_pixels: int = 0
 
 
 class TileEncoder:
@@ -218,6 +228,12 @@ class TileEncoder:
         self._samples = np.zeros(
             (self._rows * samples, self._cols * samples) if lossy else (0, 0), np.uint32
         )
+        # Lossy only: tiles the viewer holds approximately, and when each
+        # tile last changed (time.monotonic()).
+        self._blurred = np.zeros((self._rows, self._cols), np.bool_)
+        self._changed_at = np.zeros((self._rows, self._cols), np.float64)
+        self._refreshes = 0
+        self._refreshed_pixels = 0
 
         self._frames = 0
         self._unchanged = 0
@@ -244,6 +260,8 @@ class TileEncoder:
             moved_pixels=self._moved_pixels,
             bytes_out=self._bytes_out,
             last_encode_ms=self._last_encode_ms,
+            refreshes=self._refreshes,
+            refreshed_pixels=self._refreshed_pixels,
         )
 
     def changed_tiles(self, frame: Picture) -> npt.NDArray[np.bool_]:
@@ -316,6 +334,8 @@ class TileEncoder:
         # Only now, with the payload made, does the previous picture move on.
         if rects:
             self._remember(frame, rects)
+        if self.lossy:
+            self._track_blur(keyframe, moves, [rects[i] for i in jpegs], boxes)
 
         self._have_previous = True
         self._frames += 1
@@ -329,6 +349,70 @@ class TileEncoder:
         self._bytes_out += len(payload)
         self._last_encode_ms = (time.perf_counter_ns() - started) / 1e6
         return payload
+
+    def refresh_due_in(self, now: float) -> float | None:
+        """Seconds until ``refresh`` has something to send (0: now), or None
+        while the viewer holds every tile exactly."""
+        if not self._blurred.any():
+            return None
+        oldest = float(self._changed_at[self._blurred].min())
+        return max(0.0, oldest + REFRESH_AFTER - now)
+
+    def refresh(self, *, seq: int, capture_ns: int, now: float) -> bytes | None:
+        """A payload sending again, exactly, the tiles sent as JPEG that have
+        not changed for ``REFRESH_AFTER`` seconds, or None if there are none.
+        Made from the encoder's own exact copy of the picture: no grab needed."""
+        due = self._blurred & (self._changed_at <= now - REFRESH_AFTER)
+        if not self._have_previous or not due.any():
+            return None
+        started = time.perf_counter_ns()
+        rects = [Rect(x, y, w, h, Encoding.RAW_BGRX, w * h * 4) for x, y, w, h in self._runs(due)]
+        header = FrameHeader(0, seq, capture_ns, *self._size)
+        rects, payload = self._payload(self._previous, header, [], rects, [], {})
+        self._blurred[due] = False
+        self._refreshes += 1
+        self._refreshed_pixels += sum(r.w * r.h for r in rects)
+        self._frames += 1
+        self._bytes_out += len(payload)
+        self._last_encode_ms = (time.perf_counter_ns() - started) / 1e6
+        return payload
+
+    def _runs(self, tiles: npt.NDArray[np.bool_]) -> list[tuple[int, int, int, int]]:
+        """(x, y, w, h) of each run of set tiles along a tile row."""
+        boxes = []
+        for row, col0, col1 in _runs_of(tiles):
+            x, y = col0 * self.tile, row * self.tile
+            boxes.append(
+                (x, y, min(col1 * self.tile, self.width) - x, min(y + self.tile, self.height) - y)
+            )
+        return boxes
+
+    def _track_blur(
+        self, keyframe: bool, moves: list[Move], jpegs: list[Rect], boxes: list[Box]
+    ) -> None:
+        """After a payload: which tiles the viewer now holds approximately,
+        and which changed (lossy only)."""
+        now = time.monotonic()
+        if keyframe:
+            self._blurred[:] = False
+        touched = np.zeros_like(self._blurred)
+        for m in moves:
+            # Pixels copied from an approximate tile are approximate.
+            if self._tiles_of(m.src_x, m.src_y, m.w, m.h, self._blurred).any():
+                self._tiles_of(m.x, m.y, m.w, m.h, self._blurred)[:] = True
+            self._tiles_of(m.x, m.y, m.w, m.h, touched)[:] = True
+        for r in jpegs:
+            self._tiles_of(r.x, r.y, r.w, r.h, self._blurred)[:] = True
+        for x, y, w, h, _photo in boxes:
+            self._tiles_of(x, y, w, h, touched)[:] = True
+        self._changed_at[touched] = now
+
+    def _tiles_of(
+        self, x: int, y: int, w: int, h: int, grid: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.bool_]:
+        """The view of ``grid`` (one entry per tile) over the tiles a rect touches."""
+        t = self.tile
+        return grid[y // t : -(-(y + h) // t), x // t : -(-(x + w) // t)]
 
     @property
     def _size(self) -> tuple[int, int]:
@@ -676,6 +760,16 @@ def _as_delta(rect: Rect) -> Rect:
     if rect.encoding != Encoding.RAW_BGRX:
         return rect
     return Rect(rect.x, rect.y, rect.w, rect.h, Encoding.DELTA_BGRX, rect.length)
+
+
+def _runs_of(tiles: npt.NDArray[np.bool_]) -> list[tuple[int, int, int]]:
+    """(row, first column, column end) of each run of True along each row."""
+    runs: list[tuple[int, int, int]] = []
+    for row in np.flatnonzero(tiles.any(axis=1)).tolist():
+        line = np.concatenate(([False], tiles[row], [False])).astype(np.int8)
+        edges = np.flatnonzero(np.diff(line))
+        runs.extend((row, int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True))
+    return runs
 
 
 def encode_jpeg(pixels: Picture, quality: int = JPEG_QUALITY) -> bytes:

@@ -27,6 +27,10 @@ Rules (MISSION.md rule 6):
      and a grab between them would send half the change now and the rest a
      frame cap (1/fps) later. Measured on typing (benchmarks.vnc_compare,
      drawn-to-decoded): 36-37 ms median without the wait, 7.7 ms with 3 ms.
+  7. With lossy tiles on, a tile sent as JPEG is sent again exactly once it
+     has not changed for ``encoder.REFRESH_AFTER`` seconds
+     (``TileEncoder.refresh``, from the encoder's exact copy: no grab); the
+     wait for drawing ends when such a refresh is due.
 """
 
 from __future__ import annotations
@@ -173,32 +177,35 @@ class ScreenSharer:
                     if pause > 0:
                         await anyio.sleep(pause)
                         continue  # look at the state again
-                    if not self._want_keyframe and (
-                        not await worker.run(lambda: watcher.wait(MAX_WAIT, time.monotonic()))
-                        or self._interrupted()
+                    if not self._want_keyframe and not await self._drawn_or_due(
+                        worker, watcher, encoder
                     ):
-                        continue  # woken, or nothing drawn: look at the state again
+                        continue  # woken, or nothing to send: look at the state again
                 keyframe, self._want_keyframe = self._want_keyframe, False
 
                 def capture(keyframe: bool = keyframe, seq: int = seq) -> bytes | None:
                     if watcher.event_driven and not keyframe:
                         time.sleep(SETTLE)  # rule 6: let the rest of the drawing land
+                    payload = None
                     if not watcher.changed(time.monotonic()) and not keyframe:
                         self.skipped_grabs += 1
-                        return None
-                    damage = None if keyframe else clip(watcher.damage, area)
-                    if damage == []:  # drawn, but outside the shared area
-                        self.skipped_grabs += 1
-                        return None
-                    capture_ns = time.time_ns()
-                    self.grabs += 1
-                    return encoder.encode(
-                        source.grab(),
-                        keyframe=keyframe,
-                        seq=seq,
-                        capture_ns=capture_ns,
-                        damage=damage,
-                    )
+                    elif (damage := None if keyframe else clip(watcher.damage, area)) == []:
+                        self.skipped_grabs += 1  # drawn, but outside the shared area
+                    else:
+                        capture_ns = time.time_ns()
+                        self.grabs += 1
+                        payload = encoder.encode(
+                            source.grab(),
+                            keyframe=keyframe,
+                            seq=seq,
+                            capture_ns=capture_ns,
+                            damage=damage,
+                        )
+                    if payload is None and not keyframe:  # rule 7
+                        payload = encoder.refresh(
+                            seq=seq, capture_ns=time.time_ns(), now=time.monotonic()
+                        )
+                    return payload
 
                 last_grab = time.monotonic()
                 payload = await worker.run(capture)
@@ -211,6 +218,18 @@ class ScreenSharer:
                 if watcher.event_driven:
                     continue
             await anyio.sleep(max(0.0, started + interval - time.monotonic()))
+
+    async def _drawn_or_due(
+        self, worker: WorkerThread, watcher: ChangeWatcher, encoder: TileEncoder
+    ) -> bool:
+        """Wait until something is drawn or a refresh of JPEG tiles is due
+        (rule 7), at most ``MAX_WAIT``; False if woken for anything else."""
+        due = encoder.refresh_due_in(time.monotonic())
+        timeout = MAX_WAIT if due is None else min(MAX_WAIT, due)
+        drawn = await worker.run(lambda: watcher.wait(timeout, time.monotonic()))
+        if self._interrupted():
+            return False
+        return drawn or encoder.refresh_due_in(time.monotonic()) == 0.0
 
     def _interrupted(self) -> bool:
         """Something other than drawing needs the loop (rule 5's wake-ups)."""

@@ -109,6 +109,33 @@ def test_lossy_asked_but_not_allowed_by_policy_stays_pixel_exact(
     np.testing.assert_array_equal(rgb_of(latest_png(tmp_path / "out")), changed)
 
 
+def test_lossy_photo_areas_are_sent_again_exactly_once_they_stop_changing(
+    procs: Processes, display: str, tmp_path: Path
+) -> None:
+    procs.relay.set_policy({"features": {"lossy": True}})
+    picture = scenes.desktop_picture(*SCREEN, seed=8)
+    rng = np.random.default_rng(8)
+    y, x = np.mgrid[0:300, 0:480]
+    channels = [np.sin(x / 37), np.cos(y / 23), np.sin((x + y) / 51)]
+    photo = 128 + 80 * np.stack(channels, axis=-1)
+    photo += rng.normal(0, 6, photo.shape)
+    picture[400:700, 700:1180] = np.clip(photo, 0, 255).astype(np.uint8)
+    scenes.show(display, picture, tmp_path / "a.png")
+    host, started = start_session(procs, "--lossy")
+    assert host.wait_for("encoding")["lossy"] is True
+    viewer = procs.join(started["link"], "--save", str(tmp_path / "out"))
+    first = viewer.wait_for("frame")
+    assert first["jpeg"] > 0
+    # Nothing changes on the screen; within about a second the photo's
+    # tiles come again, lossless, and the picture is exact.
+    deadline = time.monotonic() + 20
+    while True:
+        frame = viewer.wait_for("frame", timeout=max(0.1, deadline - time.monotonic()))
+        if not frame["keyframe"] and frame["jpeg"] == 0:
+            break
+    np.testing.assert_array_equal(rgb_of(latest_png(tmp_path / "out")), picture)
+
+
 def test_a_scrolled_document_arrives_pixel_exact_and_mostly_as_a_move(
     procs: Processes, display: str, tmp_path: Path
 ) -> None:

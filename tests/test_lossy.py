@@ -5,6 +5,7 @@ JPEG), and the Python viewer's checks of JPEG rects (viewer_app/decoder.py)."""
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 import zstandard
 from PIL import Image, ImageDraw, ImageFont
 
-from host_app.encoder import TileEncoder, encode_jpeg
+from host_app.encoder import REFRESH_AFTER, TileEncoder, encode_jpeg
 from host_app.lossy import decide_lossy
 from protocol.errors import RemoteProtocolError
 from protocol.frames import HEADER, RECT, Encoding, Rect, parse_frame
@@ -252,3 +253,87 @@ def test_a_lossy_key_frame_tiles_the_screen_exactly_once() -> None:
     text_only = np.ones((700, 1000), np.bool_)
     text_only[64:512, 128:832] = False  # the photo's tiles
     np.testing.assert_array_equal(shown(canvas)[text_only], picture[text_only])
+
+
+# -- the lossless refresh ---------------------------------------------------------------
+
+
+def later(seconds: float = REFRESH_AFTER + 0.01) -> float:
+    return time.monotonic() + seconds
+
+
+def test_a_photo_left_on_screen_is_refreshed_exactly_once() -> None:
+    encoder = TileEncoder(640, 448, lossy=True)
+    canvas = Canvas()
+    canvas.apply(encoder.encode(screen(1), keyframe=True, seq=0, capture_ns=0) or b"")
+    assert not np.array_equal(shown(canvas), screen(1))  # the key frame's photo is JPEG
+    payload = encoder.encode(screen(2), keyframe=False, seq=1, capture_ns=0)
+    assert payload is not None
+    canvas.apply(payload)
+    assert encoder.refresh(seq=2, capture_ns=0, now=time.monotonic()) is None  # too soon
+    due_in = encoder.refresh_due_in(time.monotonic())
+    assert due_in is not None and 0 < due_in <= REFRESH_AFTER
+    refresh = encoder.refresh(seq=2, capture_ns=0, now=later())
+    assert refresh is not None
+    header, rects, _ = parse_frame(refresh)
+    assert header.flags == 0 and all(r.encoding != Encoding.JPEG for r in rects)
+    # Only the photo's tiles, not the text around them.
+    x, y, w, h = PHOTO
+    assert all(x <= r.x and r.x + r.w <= x + w and y <= r.y and r.y + r.h <= y + h for r in rects)
+    assert sum(r.w * r.h for r in rects) == w * h
+    canvas.apply(refresh)
+    np.testing.assert_array_equal(shown(canvas), screen(2))
+    assert encoder.refresh(seq=3, capture_ns=0, now=later(10)) is None
+    assert encoder.refresh_due_in(time.monotonic()) is None
+    stats = encoder.statistics()
+    assert (stats.refreshes, stats.refreshed_pixels) == (1, w * h)
+
+
+def test_a_photo_that_keeps_changing_is_not_refreshed_until_it_stops() -> None:
+    encoder = TileEncoder(640, 448, lossy=True)
+    canvas = Canvas()
+    canvas.apply(encoder.encode(screen(1), keyframe=True, seq=0, capture_ns=0) or b"")
+    seq = 1
+    for seed in range(2, 6):
+        payload = encoder.encode(screen(seed), keyframe=False, seq=seq, capture_ns=0)
+        assert payload is not None
+        canvas.apply(payload)
+        seq += 1
+        # Half the quiet time since the last change: nothing yet.
+        assert encoder.refresh(seq=seq, capture_ns=0, now=later(REFRESH_AFTER / 2)) is None
+    refresh = encoder.refresh(seq=seq, capture_ns=0, now=later())
+    assert refresh is not None
+    canvas.apply(refresh)
+    np.testing.assert_array_equal(shown(canvas), screen(5))
+
+
+def test_a_lossless_encoder_never_refreshes() -> None:
+    encoder = TileEncoder(640, 448)
+    encoder.encode(screen(1), keyframe=True, seq=0, capture_ns=0)
+    assert encoder.refresh_due_in(time.monotonic()) is None
+    assert encoder.refresh(seq=1, capture_ns=0, now=later(60)) is None
+
+
+def test_pixels_moved_out_of_a_jpeg_area_are_refreshed_where_they_land() -> None:
+    # A window holding a photo is dragged: the copy carries the viewer's
+    # approximate pixels to the new place, so those tiles need a refresh too.
+    desk = text_picture(960, 640)
+    window = photo(320, 256, seed=3)
+
+    def at(x: int, y: int) -> Picture:
+        picture = desk.copy()
+        picture[y : y + 256, x : x + 320] = window
+        return picture
+
+    encoder = TileEncoder(960, 640, lossy=True)
+    canvas = Canvas()
+    canvas.apply(encoder.encode(at(64, 64), keyframe=True, seq=0, capture_ns=0) or b"")
+    payload = encoder.encode(at(64 + 256, 64 + 192), keyframe=False, seq=1, capture_ns=0)
+    assert payload is not None
+    assert any(r.encoding == Encoding.COPY for r in parse_frame(payload)[1])
+    canvas.apply(payload)
+    assert not np.array_equal(shown(canvas), at(320, 256))
+    refresh = encoder.refresh(seq=2, capture_ns=0, now=later())
+    assert refresh is not None
+    canvas.apply(refresh)
+    np.testing.assert_array_equal(shown(canvas), at(320, 256))
