@@ -36,13 +36,13 @@ Rules:
 5. A move grows from an anchor that voted for its offset, inside the box of
    the changed tiles connected to the anchor's tile: where ``new`` equals
    ``old`` shifted is one mask; each column's run of matches through the
-   anchor's row is measured up and down, and columns are added one at a
-   time from the anchor outwards towards the side that keeps the taller
-   rectangle; the largest rectangle seen wins, whole (its unchanged pixels
-   cost nothing). It is kept if at least ``MIN_MOVE_PIXELS`` of its pixels
-   changed and neither its destination nor its source overlaps an
-   earlier move's destination: moves are applied in order and each must
-   read pixels of the previous picture only. ``MAX_MOVES`` at most.
+   anchor's row is measured up and down, and the largest rectangle through
+   the anchor's middle column under those runs wins (found exactly, see
+   ``_largest_rect``), whole (its unchanged pixels cost nothing). It is
+   kept if at least ``MIN_MOVE_PIXELS`` of its pixels changed and neither
+   its destination nor its source overlaps an earlier move's destination:
+   moves are applied in order and each must read pixels of the previous
+   picture only. ``MAX_MOVES`` at most.
 6. Back-off: a detection that finds nothing skips the next 1, 2, 4 ...
    (at most ``MAX_SKIP``) updates that would have run it; one that finds a
    move resets this. A scroll or drag is thus caught at its first update
@@ -110,8 +110,18 @@ MAX_OFFSETS: Final = 2
 MAX_MOVES: Final = 4
 #: A move covers at least this many changed pixels (smaller ones are cheap as pixels).
 MIN_MOVE_PIXELS: Final = 1024
+#: Hits of a look-up checked against the whole run in one gather (more: a
+#: column at a time until this few are left).
+CHECK_AT_ONCE: Final = 4096
+#: Rows compared at a time when counting a move's changed pixels.
+BAND: Final = 64
 #: Longest back-off, in updates, after misses.
 MAX_SKIP: Final = 8
+
+#: Row p - 1: each pixel of a run paired with the one p further on (periods
+#: 1 to ``MAX_PERIOD``); pairs past the run's end always agree.
+_SHIFTED: Final = np.minimum(np.arange(1, MAX_PERIOD + 1)[:, None] + np.arange(NEEDLE), NEEDLE - 1)
+_PAST_END: Final = np.arange(1, MAX_PERIOD + 1)[:, None] + np.arange(NEEDLE) >= NEEDLE
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -274,15 +284,18 @@ class MoveDetector:
         per_row = changed.sum(axis=1)
         order = np.argsort(-per_row, kind="stable")
         busy = [int(r) for r in order if per_row[r] > 0]
+        # Each tile row's span of changed tiles, in pixels.
+        lefts = (np.argmax(changed, axis=1) * self.tile).tolist()
+        rights = np.minimum(
+            self.width, (changed.shape[1] - np.argmax(changed[:, ::-1], axis=1)) * self.tile
+        ).tolist()
         found = 0
         for part in ROW_PARTS:
             for tile_row in busy:
                 y = tile_row * self.tile + part * self.tile // 64
                 if y >= self.height:
                     continue
-                cols = np.flatnonzero(changed[tile_row])
-                left = int(cols[0]) * self.tile
-                right = min(self.width, (int(cols[-1]) + 1) * self.tile)
+                left, right = lefts[tile_row], rights[tile_row]
                 x = _best_run(new[y, left:right], old[y, left:right])
                 if x is not None:
                     yield _Anchor(left + x, y, new[y, left + x : left + x + NEEDLE])
@@ -322,10 +335,15 @@ class MoveDetector:
             found_y.append(ys + top)
             found_x.append(start - k + 2 * js)
         ys, xs = np.concatenate(found_y), np.concatenate(found_x)
+        # The whole run at every hit, in one gather (a few columns at a time
+        # first while the hits are many).
         for j in range(size):
-            if ys.size == 0:
-                continue
-            keep = old[ys, xs + j] == anchor.needle[j]
+            if ys.size <= CHECK_AT_ONCE:
+                break
+            keep = old[ys, xs + j] == needle[j]
+            ys, xs = ys[keep], xs[keep]
+        if ys.size:
+            keep = (old[ys[:, None], xs[:, None] + np.arange(size)] == needle).all(axis=1)
             ys, xs = ys[keep], xs[keep]
         if ys.size > MAX_HITS:
             return []
@@ -366,7 +384,7 @@ class MoveDetector:
         x0, y0, x1, y1 = box[0] + left, box[1] + top, box[2] + left, box[3] + top
         # The whole matching rectangle moves (unchanged pixels in it cost
         # nothing), if enough of it changed.
-        if np.count_nonzero(new[y0:y1, x0:x1] != old[y0:y1, x0:x1]) < MIN_MOVE_PIXELS:
+        if not _changes_at_least(new, old, (x0, y0, x1, y1), MIN_MOVE_PIXELS):
             return None
         return Move(x0, y0, x1 - x0, y1 - y0, x0 + offset[0], y0 + offset[1])
 
@@ -374,6 +392,19 @@ class MoveDetector:
 def _pixels(picture: Picture) -> Pixels:
     """A (height, width, 4) uint8 picture as (height, width) uint32, no copy."""
     return picture.view(np.uint32)[..., 0]
+
+
+def _changes_at_least(new: Pixels, old: Pixels, box: Box, count: int) -> bool:
+    """Whether at least ``count`` pixels of ``box`` differ between ``new`` and
+    ``old``; compared in bands of rows, stopping once enough differ."""
+    x0, y0, x1, y1 = box
+    found = 0
+    for top in range(y0, y1, BAND):
+        bottom = min(y1, top + BAND)
+        found += int(np.count_nonzero(new[top:bottom, x0:x1] != old[top:bottom, x0:x1]))
+        if found >= count:
+            return True
+    return False
 
 
 def _patch_score(old: Pixels, new: Pixels, anchors: list[_Anchor], offset: tuple[int, int]) -> int:
@@ -412,50 +443,70 @@ def _best_run(new_row: Pixels, old_row: Pixels) -> int | None:
         if score[start] < MIN_EDGES:
             return None
         run = new_row[start : start + NEEDLE]
-        # A repeating pattern (a dotted line) is found wherever it repeats.
-        if not any(np.array_equal(run[p:], run[:-p]) for p in range(1, MAX_PERIOD + 1)):
+        # A repeating pattern (a dotted line) is found wherever it repeats:
+        # run[p:] == run[:-p] for some period p, all periods in one compare.
+        if not ((run[_SHIFTED] == run) | _PAST_END).all(axis=1).any():
             return int(start)
     return None
 
 
 def _largest_rect(mask: npt.NDArray[np.bool_], row: int, c0: int, c1: int) -> Box | None:
-    """A large all-True rectangle of ``mask`` through ``row`` that covers
-    columns ``c0`` to ``c1`` (a seed, all True on ``row``), as (left, top,
-    right, bottom).
+    """The largest all-True rectangle of ``mask`` through ``row`` that
+    contains the middle column of ``c0`` to ``c1`` (a seed, all True on
+    ``row``), as (left, top, right, bottom).
 
-    Each column's run of True through ``row`` is measured up and down; the
-    columns then widen one at a time towards the side that keeps the taller
-    rectangle, and the largest rectangle seen wins (the greedy answer to
-    "largest rectangle containing a point", exact for one-sided heights)."""
+    Each column's run of True through ``row`` is measured up and down. A
+    rectangle spanning columns ``i`` to ``j`` is as tall as the least run up
+    plus the least run down in that span; going out from the middle column
+    those least runs only shrink, and change at a few steps. The widest
+    span for each pair of steps, left and right, is a candidate, and the
+    candidates' areas are compared in one numpy outer product: exact, no
+    loop over columns. From the seed's middle column alone: the seed may
+    reach out of the moved area by a few columns that match only near
+    ``row``."""
     width = mask.shape[1]
     if c1 > width or not mask[row, c0:c1].all():
         return None
-    above = mask[row::-1]
-    below = mask[row:]
-    up = np.where(above.all(axis=0), above.shape[0], np.argmin(above, axis=0)).tolist()
-    down = np.where(below.all(axis=0), below.shape[0], np.argmin(below, axis=0)).tolist()
-    # From the seed's middle column alone: the seed may reach out of the
-    # moved area by a few columns that match only near ``row``.
+    up = _run_lengths(mask[row::-1])
+    down = _run_lengths(mask[row:])
     i = (c0 + c1) // 2
-    j = i + 1
-    u, d = up[i], down[i]
-    best = ((j - i) * (u + d - 1), i, j, u, d)
-    while True:
-        left = min(u, up[i - 1]) + min(d, down[i - 1]) if i > 0 else 0
-        right = min(u, up[j]) + min(d, down[j]) if j < width else 0
-        if max(left, right) < 2:  # a column not matching on ``row`` itself
-            break
-        if left >= right:
-            i -= 1
-            u, d = min(u, up[i]), min(d, down[i])
-        else:
-            u, d = min(u, up[j]), min(d, down[j])
-            j += 1
-        area = (j - i) * (u + d - 1)
-        if area > best[0]:
-            best = (area, i, j, u, d)
-    _, i, j, u, d = best
-    return i, row - u + 1, j, row + d
+    # Left: spans of columns i - l .. i; right: columns i + 1 .. i + r.
+    ul, dl, lefts = _steps(up[i::-1], down[i::-1])
+    ur, dr, rights = _steps(up[i + 1 :], down[i + 1 :])
+    huge = mask.shape[0] + 1
+    ur = np.concatenate(([huge], ur))
+    dr = np.concatenate(([huge], dr))
+    rights = np.concatenate(([0], rights + 1))
+    heights = np.minimum(ul[:, None], ur[None, :]) + np.minimum(dl[:, None], dr[None, :]) - 1
+    areas = (lefts[:, None] + 1 + rights[None, :]) * heights
+    a, b = np.unravel_index(int(np.argmax(areas)), areas.shape)
+    u = int(min(ul[a], ur[b]))
+    d = int(min(dl[a], dr[b]))
+    return i - int(lefts[a]), row - u + 1, i + 1 + int(rights[b]), row + d
+
+
+def _run_lengths(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """How many rows of each column of ``mask`` are True from row 0 on."""
+    runs: npt.NDArray[np.int64] = np.where(
+        mask.all(axis=0), mask.shape[0], np.argmin(mask, axis=0)
+    ).astype(np.int64)
+    return runs
+
+
+def _steps(
+    up: npt.NDArray[np.int64], down: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Going along ``up`` and ``down`` (columns outwards from a seed), the
+    least run up and down so far at the last column before either changes,
+    and that column's index; only columns matching on the seed's row."""
+    least_up = np.minimum.accumulate(up)
+    least_down = np.minimum.accumulate(down)
+    count = int(np.count_nonzero(least_up))  # a column not matching on the row ends it
+    least_up, least_down = least_up[:count], least_down[:count]
+    last = np.ones(count, np.bool_)
+    last[:-1] = (least_up[1:] != least_up[:-1]) | (least_down[1:] != least_down[:-1])
+    at = np.flatnonzero(last)
+    return least_up[at], least_down[at], at
 
 
 def _region(
@@ -463,26 +514,33 @@ def _region(
 ) -> Box:
     """The bounding box in tiles (left, top, right, bottom) of the changed
     tiles connected to tile (``row``, ``col``), corners included; ``known``
-    remembers it for every tile of the region."""
+    remembers it for every tile of the region. Grown by whole-map dilations
+    (one numpy step per ring), not tile by tile."""
     if (row, col) in known:
         return known[(row, col)]
     rows, cols = changed.shape
-    seen, stack = {(row, col)}, [(row, col)]
-    while stack:
-        r, c = stack.pop()
-        for nr in (r - 1, r, r + 1):
-            for nc in (c - 1, c, c + 1):
-                if (nr, nc) not in seen and 0 <= nr < rows and 0 <= nc < cols and changed[nr, nc]:
-                    seen.add((nr, nc))
-                    stack.append((nr, nc))
-    box = (
-        min(c for _, c in seen),
-        min(r for r, _ in seen),
-        max(c for _, c in seen) + 1,
-        max(r for r, _ in seen) + 1,
-    )
-    for tile in seen:
-        known[tile] = box
+    region = np.zeros((rows + 2, cols + 2), np.bool_)
+    inside = region[1:-1, 1:-1]
+    inside[row, col] = True
+    count = 1
+    while True:
+        grown = region.copy()
+        grown[1:, :] |= region[:-1, :]
+        grown[:-1, :] |= region[1:, :]
+        wide = grown.copy()
+        wide[:, 1:] |= grown[:, :-1]
+        wide[:, :-1] |= grown[:, 1:]
+        region[1:-1, 1:-1] = wide[1:-1, 1:-1] & changed
+        region[1:-1, 1:-1][row, col] = True
+        now = int(np.count_nonzero(region))
+        if now == count:
+            break
+        count = now
+    tile_rows = np.flatnonzero(inside.any(axis=1))
+    tile_cols = np.flatnonzero(inside.any(axis=0))
+    box = (int(tile_cols[0]), int(tile_rows[0]), int(tile_cols[-1]) + 1, int(tile_rows[-1]) + 1)
+    for r, c in zip(*np.nonzero(inside), strict=True):
+        known[(int(r), int(c))] = box
     return box
 
 

@@ -351,3 +351,43 @@ def test_a_drag_under_a_damage_hint_sends_what_a_full_diff_sends() -> None:
     hinted, full = (parse_frame(p)[1] for p in payloads)
     assert any(r.encoding == Encoding.COPY for r in hinted)
     assert hinted == full
+
+
+def brute_largest(mask: npt.NDArray[np.bool_], row: int, col: int) -> int:
+    """The area of the largest all-True rectangle of ``mask`` containing
+    (``row``, ``col``), by trying every rectangle."""
+    best = 0
+    height, width = mask.shape
+    for top in range(row + 1):
+        for bottom in range(row + 1, height + 1):
+            for left in range(col + 1):
+                for right in range(col + 1, width + 1):
+                    if mask[top:bottom, left:right].all():
+                        best = max(best, (bottom - top) * (right - left))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_largest_rectangle_is_exact(seed: int) -> None:
+    # Random blobs of matches around a seed row: the rectangle found is all
+    # True, contains the seed's middle column and is as large as any such.
+    rng = np.random.default_rng(seed)
+    height, width = int(rng.integers(3, 9)), int(rng.integers(6, 12))
+    mask = rng.random((height, width)) < rng.uniform(0.6, 0.95)
+    row, c0 = int(rng.integers(0, height)), int(rng.integers(0, width - 2))
+    c1 = c0 + int(rng.integers(1, min(4, width - c0) + 1))
+    mask[row, c0:c1] = True
+    box = moves_module._largest_rect(mask, row, c0, c1)
+    assert box is not None
+    left, top, right, bottom = box
+    middle = (c0 + c1) // 2
+    assert left <= middle < right and top <= row < bottom
+    assert mask[top:bottom, left:right].all()
+    assert (right - left) * (bottom - top) == brute_largest(mask, row, middle)
+
+
+def test_no_rectangle_when_the_seed_does_not_match() -> None:
+    mask = np.ones((4, 8), np.bool_)
+    mask[2, 5] = False
+    assert moves_module._largest_rect(mask, 2, 3, 7) is None
+    assert moves_module._largest_rect(mask, 2, 4, 9) is None
