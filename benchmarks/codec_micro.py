@@ -420,6 +420,8 @@ def scroll_rows(runs: int) -> list[dict[str, Any]]:
 DRAG_SIZE = (480, 320)
 DRAG_FROM = (300, 200)
 DRAG_STEP = (6, 3)
+#: Steps before the window turns back (it stays on the 1920x1080 screen).
+DRAG_STEPS = 100
 
 
 def drag_frames(count: int) -> list[Picture]:
@@ -434,7 +436,10 @@ def drag_frames(count: int) -> list[Picture]:
     desk[..., :3] = np.asarray(desktop(2))[..., ::-1]
     frames = []
     for n in range(count):
-        left, top = DRAG_FROM[0] + n * DRAG_STEP[0], DRAG_FROM[1] + n * DRAG_STEP[1]
+        # Back and forth over DRAG_STEPS steps, so any number of frames fits.
+        k = n % (2 * DRAG_STEPS)
+        k = k if k <= DRAG_STEPS else 2 * DRAG_STEPS - k
+        left, top = DRAG_FROM[0] + k * DRAG_STEP[0], DRAG_FROM[1] + k * DRAG_STEP[1]
         picture = desk.copy()
         picture[top : top + height, left : left + width] = window
         frames.append(picture)
