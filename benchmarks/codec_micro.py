@@ -134,10 +134,16 @@ def measure(fn: Callable[[], object], runs: int) -> dict[str, float]:
         fn()
         times[i] = time.perf_counter_ns() - started
     times /= 1e6
+    return timing(times)
+
+
+def timing(times_ms: npt.ArrayLike) -> dict[str, float]:
+    """Median, 95th percentile and minimum of some times in milliseconds."""
+    values = np.asarray(times_ms, np.float64)
     return {
-        "median_ms": float(np.median(times)),
-        "p95_ms": float(np.percentile(times, 95)),
-        "min_ms": float(times.min()),
+        "median_ms": float(np.median(values)),
+        "p95_ms": float(np.percentile(values, 95)),
+        "min_ms": float(values.min()),
     }
 
 
@@ -402,13 +408,10 @@ def scroll_rows(runs: int) -> list[dict[str, Any]]:
         moved = stats.moved_pixels // (runs + WARMUP)
         note = f"{np.mean(sizes) / 1000:.1f} KB mean; moved {moved:,} px/frame"
         for name, times in (("encode", encode_ms), ("decode", decode_ms)):
-            values = np.asarray(times)
             rows.append(
                 {
                     "name": f"{name}: scroll 48 rows, {label}",
-                    "median_ms": float(np.median(values)),
-                    "p95_ms": float(np.percentile(values, 95)),
-                    "min_ms": float(values.min()),
+                    **timing(times),
                     "bytes": int(np.median(sizes)),
                     "note": note if name == "encode" else "",
                 }
@@ -494,13 +497,10 @@ def sequence_rows(name: str, frames: list[Picture], runs: int) -> list[dict[str,
                 encode_ms.append((encoded - started) / 1e6)
                 sizes.append(len(payload))
         stats = encoder.statistics()
-        values = np.asarray(encode_ms)
         rows.append(
             {
                 "name": f"encode: {name}, {'with moves' if moves else 'no moves'}",
-                "median_ms": float(np.median(values)),
-                "p95_ms": float(np.percentile(values, 95)),
-                "min_ms": float(values.min()),
+                **timing(encode_ms),
                 "bytes": int(np.median(sizes)),
                 "note": f"{np.mean(sizes) / 1000:.1f} KB mean; {stats.moves} moves",
             }
