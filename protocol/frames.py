@@ -227,6 +227,7 @@ def _rect_problem(x: int, y: int, w: int, h: int, encoding: int, length: int) ->
 
 
 _ENCODINGS: Final = frozenset(int(e) for e in Encoding)
+_ENCODING_OF: Final = {int(e): e for e in Encoding}
 _PIXEL_ENCODINGS: Final = frozenset({Encoding.RAW_BGRX, Encoding.DELTA_BGRX})
 
 
@@ -406,10 +407,16 @@ def parse_frame(
     rects: list[Rect] = []
     total = 0
     for x, y, w, h, encoding, length in RECT.iter_unpack(view[HEADER.size : blob_start]):
-        problem = _rect_problem(x, y, w, h, encoding, length)
-        if problem is not None:
-            raise RemoteProtocolError(problem)
-        rect = Rect(x, y, w, h, Encoding(encoding), length)
+        # Rect checks itself (``_rect_problem``) as it is made; its problem,
+        # asked again only when there is one, is the peer's.
+        kind = _ENCODING_OF.get(encoding)
+        try:
+            if kind is None:
+                raise LocalProtocolError("unknown rect encoding")
+            rect = Rect(x, y, w, h, kind, length)
+        except LocalProtocolError:
+            problem = _rect_problem(x, y, w, h, encoding, length)
+            raise RemoteProtocolError(problem or "bad rect") from None
         problem = _placement_problem(header, rect)
         if problem is not None:
             raise RemoteProtocolError(problem)

@@ -27,6 +27,7 @@ most ``MAX_COLOURS`` colours, or None; ``decode_palette`` the viewer's.
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
 import numpy as np
@@ -42,6 +43,8 @@ WIDTHS: Final = ((1, 1, 2), (2, 3, 4), (4, 5, 16), (8, 17, 256))
 #: pixel both ways): too many colours there and the rect is not indexed.
 SAMPLE_ABOVE: Final = 4096
 SAMPLE_STEP: Final = 4
+#: Two-colour look-up tables (8 KiB each) the decoder keeps, most recent.
+TWO_COLOUR_TABLES: Final = 64
 
 Picture = npt.NDArray[np.uint8]
 Pixels = npt.NDArray[np.uint32]
@@ -136,10 +139,32 @@ def decode_palette(data: Picture, w: int, h: int) -> Picture:
         raise RemoteProtocolError(
             f"palette rect {w}x{h} of {data.size} bytes says {int(data[0]) + 1} colours"
         )
-    palette = data[1 : 1 + 4 * n].copy().view(np.uint32)
     bits = index_bits(n)
     packed = data[1 + 4 * n :].reshape(h, -1)
-    indices = packed if bits == 8 else _UNPACK[bits][packed].reshape(h, -1)[:, :w]
+    if n == 2:
+        # Text strokes on a flat background, the commonest rect: each byte
+        # of indices becomes its 8 pixels in one look-up (no index to check).
+        table = _two_colour_table(data[1:9].tobytes())
+        pixels = table.take(packed, axis=0).reshape(h, -1)[:, :w]
+        return pixels.view(np.uint8).reshape(h, w, 4)
+    palette = data[1 : 1 + 4 * n].copy().view(np.uint32)
+    if bits == 1:
+        indices = np.unpackbits(packed, axis=1, count=w)
+    elif bits == 8:
+        indices = packed
+    else:
+        indices = _UNPACK[bits][packed].reshape(h, -1)[:, :w]
     if n < 1 << bits and int(indices.max()) >= n:
         raise RemoteProtocolError(f"palette rect {w}x{h} has an index beyond its {n} colours")
-    return palette[indices].view(np.uint8).reshape(h, w, 4)
+    # take: about a third faster than indexing with the small indices.
+    return palette.take(indices).view(np.uint8).reshape(h, w, 4)
+
+
+@functools.lru_cache(maxsize=TWO_COLOUR_TABLES)
+def _two_colour_table(colours: bytes) -> Pixels:
+    """For each byte of 1-bit indices, its 8 pixels of the two ``colours``
+    (8 bytes: entry 0, entry 1); read-only, cached (a screen of text has
+    few colour pairs, and building one costs as much as using it)."""
+    table = np.asarray(np.frombuffer(colours, np.uint32).take(_UNPACK[1]), np.uint32)
+    table.flags.writeable = False
+    return table

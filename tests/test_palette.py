@@ -159,6 +159,20 @@ def test_padding_bits_are_ignored() -> None:
         _decode(bytes(data), 7, 2)
 
 
+def test_two_colour_rects_ignore_padding_and_share_no_pixels_between_decodes() -> None:
+    # 11 pixels a row: 5 bits of padding a row, set to ones here.
+    picture = few_colours(11, 3, 2, seed=5)
+    data = bytearray(encode_palette(as_pixels(picture)) or b"")
+    assert data[0] == 1
+    for row in range(3):
+        data[9 + 2 * row + 1] |= 0b0001_1111
+    first = _decode(bytes(data), 11, 3)
+    assert np.array_equal(first, picture)
+    # A decoded rect is the caller's own: writing to it changes no later decode.
+    first[...] = 0
+    assert np.array_equal(_decode(bytes(data), 11, 3), picture)
+
+
 # -- the canvas ----------------------------------------------------------------------
 
 
