@@ -23,6 +23,7 @@ BENCHMARKS: Final = (
     "idle_cpu",
     "browser_decode",
     "vnc_compare",
+    "scene_replay",
     "relay_fanout",
 )
 
