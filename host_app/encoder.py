@@ -501,25 +501,17 @@ class TileEncoder:
         rows keep ``changed``: after a diff limited by a damage hint, their
         tile words are stale and must not be read."""
         tile = self.tile
-        spans = sorted((m.y // tile, -(-(m.y + m.h) // tile)) for m in moves)
-        merged: list[list[int]] = []
-        for first, end in spans:
-            if merged and first <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], end)
+        rows = sorted((m.y // tile, -(-(m.y + m.h) // tile)) for m in moves)
+        spans: list[TileSpan] = []
+        for first, end in rows:
+            if spans and first <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], end), 0, self._cols)
             else:
-                merged.append([first, end])
-        for first, end in merged:
-            top, bottom = first * tile, min(end * tile, self.height)
-            np.not_equal(
-                units[top:bottom], self._previous_units[top:bottom], out=self._mask_used[top:bottom]
-            )
-            np.bitwise_or.reduce(
-                self._mask_words[first:end], axis=1, out=self._tile_words[first:end]
-            )
-        per_tile = self._tile_words.reshape(self._rows, self._cols, self._words_per_tile)
+                spans.append((first, end, 0, self._cols))
+        again = self._diff(units, spans)
         result = changed.copy()
-        for first, end in merged:
-            result[first:end] = per_tile[first:end].any(axis=2)
+        for first, end, _c0, _c1 in spans:
+            result[first:end] = again[first:end]
         return result
 
     def _key_boxes(self, frame: Picture) -> list[Box]:
